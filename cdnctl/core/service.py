@@ -1,0 +1,268 @@
+"""Use cases: submit, query, cancel, quota. Every API (native and vendor dialects),
+the CLI and the web page go through :class:`ContentService`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cdnctl.core.directory import Directory
+from cdnctl.core.errors import (
+    InvalidDomainError,
+    LimitExceededError,
+    NotFoundError,
+    RateLimitedError,
+    UnsupportedError,
+    ValidationError,
+)
+from cdnctl.core.model import (
+    Account,
+    Action,
+    Capability,
+    Delivery,
+    Job,
+    Method,
+    Node,
+    QuotaKind,
+    Target,
+    TargetType,
+    Task,
+    TaskSpec,
+)
+from cdnctl.core.ports import (
+    Clock,
+    Metrics,
+    NewJob,
+    NewTask,
+    Page,
+    QuotaCharge,
+    RateLimiter,
+    TaskFilter,
+    TaskRepository,
+    WakeUp,
+)
+from cdnctl.core.quotas import DEFAULT_DAILY, QuotaStatus, day_of, limits_for, resets_at
+from cdnctl.core.targets import parse_target
+
+URL_ONLY = frozenset({TargetType.URL})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_targets: int = 1000  # per submission
+    task_deadline_seconds: float = 600.0
+    max_block_ttl_seconds: int = 30 * 86400
+    default_rate: float = 50.0  # requests/s per account and operation
+    default_burst: float = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    account: Account
+    specs: Sequence[TaskSpec]
+    source: str = "native"
+    request_id: str = ""
+    idempotency_key: str | None = None
+    quota_scope: str | None = None  # default: the account id
+    quota_limits: Mapping[QuotaKind, int] | None = None  # default: account limits
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job: Job
+    tasks: list[Task]
+    created: bool  # False when an idempotent replay returned the stored job
+
+
+class ContentService:
+    def __init__(
+        self,
+        repo: TaskRepository,
+        directory: Directory,
+        clock: Clock,
+        *,
+        wakeup: WakeUp | None = None,
+        limiter: RateLimiter | None = None,
+        metrics: Metrics | None = None,
+        limits: Limits | None = None,
+        quota_defaults: Mapping[QuotaKind, int] = DEFAULT_DAILY,
+    ) -> None:
+        self.repo = repo
+        self.directory = directory
+        self.clock = clock
+        self.wakeup = wakeup
+        self.limiter = limiter
+        self.metrics = metrics
+        self.limits = limits or Limits()
+        self.quota_defaults = quota_defaults
+
+    # -- validation ---------------------------------------------------------
+    def target(self, account: Account, target_type: TargetType, raw: str) -> Target:
+        """Parse one target and check the account owns its domain."""
+        target = parse_target(target_type, raw)
+        if target_type is TargetType.ALL:
+            return self._site_target(account, target)
+        if target.domain is not None and not self.directory.owns(account.id, target.domain):
+            raise InvalidDomainError(domain=target.domain)
+        return target
+
+    def _site_target(self, account: Account, target: Target) -> Target:
+        """'all' names a site (by site name or any of its domains)."""
+        value = target.value
+        site = self.directory.site_by_name(account.id, value)
+        if site is None:
+            owner = self.directory.site_for_host(value)
+            site = owner if owner is not None and owner.account_id == account.id else None
+        if site is None:
+            raise InvalidDomainError(domain=value)
+        return Target(type=TargetType.ALL, value=site.name, domain=None, raw=target.raw)
+
+    def spec(
+        self,
+        account: Account,
+        action: Action,
+        target_type: TargetType,
+        raw: str,
+        *,
+        method: Method = Method.DELETE,
+        headers: Mapping[str, str] | None = None,
+        block_ttl_seconds: int | None = None,
+    ) -> TaskSpec:
+        """Validate one target into a TaskSpec, or raise the reason it is refused."""
+        if action is not Action.PURGE and target_type not in URL_ONLY:
+            raise ValidationError(f"{action} takes URL targets only", field="type")
+        if block_ttl_seconds is not None and not (
+            0 < block_ttl_seconds <= self.limits.max_block_ttl_seconds
+        ):
+            raise ValidationError(
+                f"block TTL must be 1..{self.limits.max_block_ttl_seconds} seconds",
+                field="block_ttl_seconds",
+            )
+        target = self.target(account, target_type, raw)
+        spec = TaskSpec(action=action, target=target, method=method, headers=dict(headers or {}),
+                        block_ttl_seconds=block_ttl_seconds if action is Action.BLOCK else None)
+        self._check_capable(account, spec)
+        return spec
+
+    def nodes_for(self, account_id: str, target: Target) -> list[Node]:
+        d = self.directory
+        if target.type is TargetType.ALL:
+            site = d.site_by_name(account_id, target.value)
+            return d.pool(site.pool) if site else []
+        if target.domain is not None:
+            return d.nodes_for_host(target.domain)
+        pools = dict.fromkeys(s.pool for s in d.sites_of(account_id))  # tags: every pool
+        return [n for p in pools for n in d.pool(p)]
+
+    def _check_capable(self, account: Account, spec: TaskSpec) -> None:
+        needed = Capability.needed(spec.action, spec.target.type, spec.method)
+        lacking = self.directory.capable(self.nodes_for(account.id, spec.target), needed)
+        if lacking:
+            names = ", ".join(f"{n.name} ({n.kind})" for n in lacking)
+            what = " + ".join(sorted(c.value for c in needed))
+            raise UnsupportedError(f"these nodes cannot do {what}: {names}")
+
+    # -- rate limits --------------------------------------------------------
+    def check_rate(self, account: Account, operation: str, *, rate: float | None = None,
+                   burst: float | None = None) -> None:
+        """Per account and operation token bucket; raise RateLimitedError when empty."""
+        if self.limiter is None:
+            return
+        default = rate if rate is not None else self.limits.default_rate
+        r = account.rate_limits.get(operation, default)
+        b = burst if burst is not None else max(r, self.limits.default_burst if rate is None else r)
+        wait = self.limiter.acquire(f"{account.id}:{operation}", r, b)
+        if wait > 0:
+            raise RateLimitedError(
+                f"rate limit of {r:g} requests/s for {operation} exceeded", retry_after=wait)
+
+    # -- submit ---------------------------------------------------------------
+    async def submit(self, sub: Submission) -> Submitted:
+        if not sub.specs:
+            raise ValidationError("no targets given", field="targets")
+        if len(sub.specs) > self.limits.max_targets:
+            raise LimitExceededError(
+                f"at most {self.limits.max_targets} targets per request, got {len(sub.specs)}")
+        now = self.clock.now()
+        account = sub.account
+        tasks = [self._new_task(account.id, spec, now) for spec in sub.specs]
+        limits = sub.quota_limits or limits_for(account.quotas, self.quota_defaults)
+        scope = sub.quota_scope or account.id
+        day = day_of(now)
+        counts = Counter(QuotaKind.of(s.action, s.target.type) for s in sub.specs)
+        charges = [QuotaCharge(scope=scope, kind=k, day=day, amount=n,
+                               limit=limits.get(k, self.quota_defaults.get(k, 0)))
+                   for k, n in counts.items()]
+        job = NewJob(
+            id=uuid.uuid4().hex, account_id=account.id, created_at=now,
+            deadline=now + timedelta(seconds=self.limits.task_deadline_seconds),
+            source=sub.source, request_id=sub.request_id or uuid.uuid4().hex,
+            idempotency_key=sub.idempotency_key, fingerprint=_fingerprint(sub.specs),
+            meta=sub.meta,
+        )
+        stored, created_tasks, created = await self.repo.create_job(job, tasks, charges)
+        if created and self.wakeup is not None:
+            self.wakeup.notify()
+        return Submitted(job=stored, tasks=created_tasks, created=created)
+
+    def _new_task(self, account_id: str, spec: TaskSpec, now: datetime) -> NewTask:
+        nodes = tuple(n.name for n in self.nodes_for(account_id, spec.target))
+        ttl = spec.block_ttl_seconds
+        return NewTask(
+            action=spec.action, type=spec.target.type, target=spec.target.value,
+            raw_target=spec.target.raw, domain=spec.target.domain, method=spec.method.value,
+            headers=spec.headers, block_ttl_seconds=ttl,
+            block_expires_at=now + timedelta(seconds=ttl) if ttl else None,
+            nodes=nodes,
+        )
+
+    # -- queries ------------------------------------------------------------
+    async def task(self, account: Account, task_id: int) -> Task:
+        task = await self.repo.get_task(account.id, task_id)
+        if task is None:
+            raise NotFoundError(f"task {task_id} not found")
+        return task
+
+    async def task_detail(self, account: Account, task_id: int) -> tuple[Task, list[Delivery]]:
+        task = await self.task(account, task_id)
+        return task, await self.repo.deliveries(task.id)
+
+    async def job(self, account: Account, job_id: str) -> tuple[Job, list[Task]]:
+        found = await self.repo.get_job(account.id, job_id)
+        if found is None:
+            raise NotFoundError(f"job {job_id} not found")
+        return found
+
+    async def tasks(self, flt: TaskFilter, *, limit: int, before_id: int | None = None,
+                    offset: int = 0) -> Page:
+        return await self.repo.list_tasks(flt, limit=limit, before_id=before_id, offset=offset)
+
+    async def count(self, flt: TaskFilter) -> int:
+        return await self.repo.count_tasks(flt)
+
+    async def cancel(self, account: Account, task_id: int) -> Task:
+        task = await self.repo.cancel_task(account.id, task_id, self.clock.now())
+        if self.metrics is not None:
+            self.metrics.task_finished(task.state)
+        return task
+
+    async def quota(self, account: Account, *, scope: str | None = None,
+                    limits: Mapping[QuotaKind, int] | None = None) -> list[QuotaStatus]:
+        now = self.clock.now()
+        used = await self.repo.quota_used(scope or account.id, day_of(now))
+        lim = limits or limits_for(account.quotas, self.quota_defaults)
+        return [QuotaStatus(kind=k, limit=lim[k], used=used.get(k, 0), resets_at=resets_at(now))
+                for k in QuotaKind if k in lim]
+
+
+def _fingerprint(specs: Sequence[TaskSpec]) -> str:
+    canon = [[s.action, s.target.type, s.target.value, s.method, sorted(s.headers.items()),
+              s.block_ttl_seconds] for s in specs]
+    return hashlib.sha256(json.dumps(canon, separators=(",", ":")).encode()).hexdigest()

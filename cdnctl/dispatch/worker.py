@@ -1,0 +1,198 @@
+"""The claim loop: lease deliveries from the database, fan them out to the edges
+with a concurrency limit per node, and record outcomes in small batches.
+
+Latency path for one task: the API commits and calls ``wake()``; the loop
+claims (one transaction), every node is called concurrently over kept-alive
+connections, and finished attempts are flushed together (one transaction),
+which settles the task. Nothing is held only in memory: a killed worker's
+leases expire and another worker claims the same deliveries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cdnctl.core.directory import Directory
+from cdnctl.core.edge import EdgeAdapter
+from cdnctl.core.model import WorkItem
+from cdnctl.core.ports import AttemptRecord, Clock, Metrics, TaskRepository
+from cdnctl.dispatch.executor import attempt
+from cdnctl.dispatch.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    attempt_timeout: float = 5.0
+    node_concurrency: int = 8
+    lease_seconds: float = 60.0
+    claim_batch: int = 256
+    poll_interval: float = 1.0
+    housekeeping_interval: float = 1.0
+    retention_seconds: float | None = 30 * 86400.0
+    prune_interval: float = 3600.0
+    retry: RetryPolicy = RetryPolicy()  # noqa: RUF009 - frozen value object, safe to share
+
+
+class Worker:
+    def __init__(
+        self,
+        repo: TaskRepository,
+        directory: Directory,
+        edges: Mapping[str, EdgeAdapter],
+        clock: Clock,
+        settings: WorkerSettings | None = None,
+        *,
+        metrics: Metrics | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.repo = repo
+        self.directory = directory
+        self.edges = edges
+        self.clock = clock
+        self.settings = settings or WorkerSettings()
+        self.metrics = metrics
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._wake = asyncio.Event()
+        self._flush = asyncio.Event()
+        self._done: list[AttemptRecord] = []
+        self._inflight = 0
+        self._slots = {name: asyncio.Semaphore(self.settings.node_concurrency) for name in edges}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_housekeeping = 0.0
+        self._last_prune = time.monotonic()
+
+    def wake(self) -> None:
+        """New work was committed: claim now instead of at the next poll."""
+        self._wake.set()
+
+    notify = wake  # so a Worker can serve as the service's WakeUp port
+
+    async def run(self, stop: asyncio.Event) -> None:
+        flusher = asyncio.create_task(self._flusher(stop))
+        try:
+            while not stop.is_set():
+                claimed = await self._claim_once()
+                if not claimed:
+                    await self._housekeeping()
+                    await self._sleep(stop)
+        finally:
+            await self._drain()
+            stop.set()
+            self._flush.set()
+            await flusher
+
+    async def run_until_idle(self) -> None:
+        """Process everything due now, then return (tests, benchmarks, ``--once``)."""
+        while await self._claim_once():
+            pass
+        await self._drain()
+        await self._flush_now()
+
+    # -- claiming -------------------------------------------------------------
+    async def _claim_once(self) -> int:
+        room = self.settings.claim_batch - self._inflight
+        if room <= 0:
+            await asyncio.sleep(0.001)
+            return 0
+        try:
+            items = await self.repo.claim(self.id, limit=room, now=self.clock.now(),
+                                          lease_seconds=self.settings.lease_seconds)
+        except Exception:
+            log.exception("claim failed; retrying after the poll interval")
+            return 0
+        for item in items:
+            self._inflight += 1
+            t = asyncio.create_task(self._deliver(item))
+            self._tasks.add(t)
+            t.add_done_callback(self._tasks.discard)
+        return len(items)
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        timeout = self.settings.poll_interval
+        with contextlib.suppress(Exception):
+            due = await self.repo.next_due()
+            if due is not None:
+                timeout = max(0.0, min(timeout, (due - self.clock.now()).total_seconds()))
+        timeout = max(timeout, 0.005)  # never spin on the database
+        self._wake.clear()
+        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for w in waiters:
+            w.cancel()
+
+    # -- delivering -----------------------------------------------------------
+    async def _deliver(self, item: WorkItem) -> None:
+        try:
+            slot = self._slots.get(item.node)
+            edge = self.edges.get(item.node)
+            if slot is None:
+                record = await attempt(item, edge, self.directory, self.clock,
+                                       self.settings.retry, self.settings.attempt_timeout)
+            else:
+                async with slot:
+                    record = await attempt(item, edge, self.directory, self.clock,
+                                           self.settings.retry, self.settings.attempt_timeout)
+            if self.metrics is not None:
+                self.metrics.attempt(item.node, record.latency_ms, record.ok, record.code)
+            self._done.append(record)
+            self._flush.set()
+        finally:
+            self._inflight -= 1
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- recording ------------------------------------------------------------
+    async def _flusher(self, stop: asyncio.Event) -> None:
+        while True:
+            await self._flush.wait()
+            self._flush.clear()
+            await self._flush_now()
+            if stop.is_set() and not self._done and not self._tasks:
+                return
+
+    async def _flush_now(self) -> None:
+        while self._done:
+            batch, self._done = self._done, []
+            try:
+                finished = await self.repo.record(batch, self.clock.now())
+            except Exception:
+                # The leases still hold: if recording keeps failing they expire and the
+                # deliveries are claimed and attempted again. Nothing is lost.
+                log.exception("recording %d attempts failed", len(batch))
+                await asyncio.sleep(0.5)
+                continue
+            if self.metrics is not None:
+                for task in finished:
+                    self.metrics.task_finished(task.state)
+            if any(r.retry_at is not None for r in batch):
+                self._wake.set()
+
+    # -- housekeeping -----------------------------------------------------------
+    async def _housekeeping(self) -> None:
+        mono = time.monotonic()
+        if mono - self._last_housekeeping < self.settings.housekeeping_interval:
+            return
+        self._last_housekeeping = mono
+        now = self.clock.now()
+        try:
+            for task in await self.repo.expire(now):
+                if self.metrics is not None:
+                    self.metrics.task_finished(task.state)
+            keep = self.settings.retention_seconds
+            if keep is not None and mono - self._last_prune >= self.settings.prune_interval:
+                self._last_prune = mono
+                await self.repo.prune(now - timedelta(seconds=keep))
+        except Exception:
+            log.exception("housekeeping failed")
