@@ -1,0 +1,1 @@
+"""Authentication: vendor signature verifiers (pure functions over request parts)."""
