@@ -79,6 +79,8 @@ class SiteConfig(_Strict):
     name: str = Field(min_length=1)
     domains: list[str] = Field(min_length=1)
     pool: str
+    quotas: dict[QuotaKind, int] = Field(default_factory=dict)  # daily, per site/zone
+    batch_limits: dict[QuotaKind, int] = Field(default_factory=dict)  # targets per request
 
     @field_validator("domains")
     @classmethod
@@ -115,7 +117,8 @@ class Settings(_Strict):
             for a in self.accounts
         ]
         sites = [Site(id=s.id, account_id=by_name[s.account], name=s.name, zone_id=s.zone_id,
-                      domains=tuple(s.domains), pool=s.pool) for s in self.sites]
+                      domains=tuple(s.domains), pool=s.pool, quotas=dict(s.quotas),
+                      batch_limits=dict(s.batch_limits)) for s in self.sites]
         nodes = [Node(name=n.name, pool=n.pool, kind=n.kind, url=n.url,
                       options=dict(n.model_extra or {})) for n in self.nodes]
         return Directory(accounts=accounts, sites=sites, nodes=nodes)
@@ -134,6 +137,7 @@ def _check_references(s: Settings) -> None:
     _unique("access key id", [k.id for a in s.accounts for k in a.keys])
     _unique("site id", [str(x.id) for x in s.sites])
     _unique("site name", [x.name for x in s.sites])
+    _unique("zone id", [x.zone_id for x in s.sites])
     _unique("node name", [n.name for n in s.nodes])
     _unique("domain", [d for x in s.sites for d in x.domains])
     pools = {n.pool for n in s.nodes}

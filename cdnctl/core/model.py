@@ -6,6 +6,7 @@ Plain frozen dataclasses and enums; no I/O. Storage maps rows to these with
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -103,6 +104,7 @@ class Capability(StrEnum):
     BLOCK = "block"
 
     @staticmethod
+    @functools.cache
     def needed(action: Action, target_type: TargetType, method: Method) -> frozenset[Capability]:
         if action is Action.PREFETCH:
             return frozenset({Capability.PREFETCH})
@@ -138,6 +140,8 @@ class Site:
     zone_id: str
     domains: tuple[str, ...]
     pool: str
+    quotas: dict[QuotaKind, int] = field(default_factory=dict)  # daily, per site (dialects)
+    batch_limits: dict[QuotaKind, int] = field(default_factory=dict)  # targets per request
 
 
 @dataclass(frozen=True, slots=True)

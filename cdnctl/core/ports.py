@@ -165,10 +165,13 @@ class TaskRepository(Protocol):
         lease expired), oldest first, moving their tasks QUEUED -> RUNNING."""
         ...
 
-    async def record(self, records: Sequence[AttemptRecord], now: datetime) -> list[Task]:
-        """Store attempts; move each delivery to SUCCEEDED / FAILED (final) or back to
-        PENDING with ``next_attempt_at = retry_at``; update task counters and settle tasks
-        whose deliveries are all done. Returns the tasks that reached a terminal state.
+    async def record(
+        self, records: Sequence[AttemptRecord], now: datetime, *, worker_id: str | None = None
+    ) -> list[Task]:
+        """Store attempts (with ``worker_id``: only while that worker holds the lease);
+        move each delivery to SUCCEEDED / FAILED (final) or back to PENDING with
+        ``next_attempt_at = retry_at``; update task counters and settle tasks whose
+        deliveries are all done. Returns the tasks that reached a terminal state.
         Records for deliveries no longer CLAIMED (canceled, timed out) are ignored."""
         ...
 

@@ -24,6 +24,7 @@ from cdnctl.core.errors import (
 from cdnctl.core.model import (
     Account,
     Action,
+    BlockRule,
     Capability,
     Delivery,
     Job,
@@ -102,6 +103,11 @@ class ContentService:
         self.metrics = metrics
         self.limits = limits or Limits()
         self.quota_defaults = quota_defaults
+        # The directory is immutable: cache per-domain answers (hot when a request
+        # carries a thousand URLs of the same few domains).
+        self._nodes_cache: dict[tuple[str, TargetType, str | None, str], list[Node]] = {}
+        self._capable_cache: dict[tuple[str, TargetType, str | None, str,
+                                        frozenset[Capability]], str | None] = {}
 
     # -- validation ---------------------------------------------------------
     def target(self, account: Account, target_type: TargetType, raw: str) -> Target:
@@ -152,6 +158,14 @@ class ContentService:
         return spec
 
     def nodes_for(self, account_id: str, target: Target) -> list[Node]:
+        key = (account_id, target.type, target.domain,
+               target.value if target.type is TargetType.ALL else "")
+        nodes = self._nodes_cache.get(key)
+        if nodes is None:
+            nodes = self._nodes_cache[key] = self._find_nodes(account_id, target)
+        return nodes
+
+    def _find_nodes(self, account_id: str, target: Target) -> list[Node]:
         d = self.directory
         if target.type is TargetType.ALL:
             site = d.site_by_name(account_id, target.value)
@@ -163,21 +177,35 @@ class ContentService:
 
     def _check_capable(self, account: Account, spec: TaskSpec) -> None:
         needed = Capability.needed(spec.action, spec.target.type, spec.method)
-        lacking = self.directory.capable(self.nodes_for(account.id, spec.target), needed)
-        if lacking:
+        t = spec.target
+        key = (account.id, t.type, t.domain, t.value if t.type is TargetType.ALL else "", needed)
+        if key not in self._capable_cache:
+            lacking = self.directory.capable(self.nodes_for(account.id, t), needed)
             names = ", ".join(f"{n.name} ({n.kind})" for n in lacking)
             what = " + ".join(sorted(c.value for c in needed))
-            raise UnsupportedError(f"these nodes cannot do {what}: {names}")
+            self._capable_cache[key] = (
+                f"these nodes cannot do {what}: {names}" if lacking else None)
+        if (problem := self._capable_cache[key]) is not None:
+            raise UnsupportedError(problem)
 
     # -- rate limits --------------------------------------------------------
     def check_rate(self, account: Account, operation: str, *, rate: float | None = None,
                    burst: float | None = None) -> None:
-        """Per account and operation token bucket; raise RateLimitedError when empty."""
+        """Per account and operation token bucket; raise RateLimitedError when empty.
+
+        The rate is the account's override for ``operation`` if it has one, else the
+        dialect's documented ``rate``, else the configured default; the bucket holds one
+        second's worth of requests (``burst`` may say otherwise for the dialect rate).
+        """
         if self.limiter is None:
             return
-        default = rate if rate is not None else self.limits.default_rate
-        r = account.rate_limits.get(operation, default)
-        b = burst if burst is not None else max(r, self.limits.default_burst if rate is None else r)
+        override = account.rate_limits.get(operation)
+        if override is not None:
+            r, b = override, max(1.0, override)
+        elif rate is not None:
+            r, b = rate, burst if burst is not None else max(1.0, rate)
+        else:
+            r, b = self.limits.default_rate, self.limits.default_burst
         wait = self.limiter.acquire(f"{account.id}:{operation}", r, b)
         if wait > 0:
             raise RateLimitedError(
@@ -204,7 +232,8 @@ class ContentService:
             id=uuid.uuid4().hex, account_id=account.id, created_at=now,
             deadline=now + timedelta(seconds=self.limits.task_deadline_seconds),
             source=sub.source, request_id=sub.request_id or uuid.uuid4().hex,
-            idempotency_key=sub.idempotency_key, fingerprint=_fingerprint(sub.specs),
+            idempotency_key=sub.idempotency_key,
+            fingerprint=_fingerprint(sub.specs) if sub.idempotency_key else "",
             meta=sub.meta,
         )
         stored, created_tasks, created = await self.repo.create_job(job, tasks, charges)
@@ -252,6 +281,12 @@ class ContentService:
         if self.metrics is not None:
             self.metrics.task_finished(task.state)
         return task
+
+    async def blocks(self, account: Account, *, limit: int = 1000,
+                     offset: int = 0) -> list[BlockRule]:
+        """The account's active (unexpired) block rules, newest first."""
+        return await self.repo.block_rules(account.id, self.clock.now(), limit=limit,
+                                           offset=offset)
 
     async def quota(self, account: Account, *, scope: str | None = None,
                     limits: Mapping[QuotaKind, int] | None = None) -> list[QuotaStatus]:

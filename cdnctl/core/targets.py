@@ -26,6 +26,7 @@ _HOST_RE = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_
 _REGEX_HOST = re.compile(
     r"^\^?(?:https?|\(https\?\)|https\?)(?::|\\:)(?:\\?/){2}([A-Za-z0-9.\-\\]+?)(?:\\?/|$)"
 )
+_BAD_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 _TAG_RE = re.compile(r"^[\x21-\x7e]+$")
 
 
@@ -48,7 +49,7 @@ def parse_url(raw: str, *, allow_bare: bool = False) -> tuple[str, str]:
         raise InvalidUrlError(f"URL longer than {MAX_URL_LENGTH} characters")
     if allow_bare and "://" not in text:
         text = "http://" + text
-    if any(c.isspace() or ord(c) < 0x20 for c in text):
+    if _BAD_URL_CHARS.search(text):
         raise InvalidUrlError(f"URL contains whitespace or control characters: {raw!r}")
     try:
         parts = urlsplit(text)

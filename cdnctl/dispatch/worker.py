@@ -166,7 +166,7 @@ class Worker:
         while self._done:
             batch, self._done = self._done, []
             try:
-                finished = await self.repo.record(batch, self.clock.now())
+                finished = await self.repo.record(batch, self.clock.now(), worker_id=self.id)
             except Exception:
                 # The leases still hold: if recording keeps failing they expire and the
                 # deliveries are claimed and attempted again. Nothing is lost.

@@ -25,7 +25,6 @@ from cdnctl.edges import create_edge
 from cdnctl.edges.nginx import NginxEdge
 from tests.servers import HungServer, NginxServer, Origin, fetch
 
-pytest_plugins = ["tests.fixtures_servers"]
 pytestmark = pytest.mark.servers
 
 WWW = "www.example.com"

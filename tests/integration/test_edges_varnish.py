@@ -26,7 +26,6 @@ from cdnctl.edges import create_edge
 from cdnctl.edges.varnish import VarnishEdge
 from tests.servers import HungServer, Origin, VarnishServer, fetch
 
-pytest_plugins = ["tests.fixtures_servers"]
 pytestmark = pytest.mark.servers
 
 WWW = "www.example.com"

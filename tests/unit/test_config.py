@@ -43,8 +43,10 @@ def test_full_config_builds_the_directory(tmp_path):
     s = load(write(tmp_path, BASE))
     d = s.directory()
     acct = d.account_by_token("tok-1")
-    assert acct is not None and acct.name == "acme"
-    assert hash_token("tok-1") in acct.token_hashes and "tok-1" not in repr(acct)
+    assert acct is not None
+    assert acct.name == "acme"
+    assert hash_token("tok-1") in acct.token_hashes
+    assert "tok-1" not in repr(acct)
     assert d.access_key("AKID")[1].secret == "s3cret"
     assert "s3cret" not in repr(d.access_key("AKID")[1])
     assert d.owns(acct.id, "img.example.com")

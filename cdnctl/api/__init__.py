@@ -1,0 +1,1 @@
+"""HTTP APIs: the native REST API and the vendor dialects."""

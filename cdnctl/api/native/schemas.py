@@ -1,0 +1,308 @@
+"""Request and response bodies of the native API (``/v1``).
+
+The same models validate requests, render responses and produce the OpenAPI
+document (``/openapi.json``), so the reference cannot drift from the code.
+Requests are parsed strictly: no type coercion, unknown fields refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cdnctl.core.model import (
+    Action,
+    BlockRule,
+    Delivery,
+    DeliveryState,
+    Job,
+    Method,
+    QuotaKind,
+    TargetType,
+    Task,
+    TaskState,
+)
+from cdnctl.core.quotas import QuotaStatus
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
+_FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+MAX_HEADERS = 32
+MAX_HEADER_VALUE = 4096
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+# -- requests ---------------------------------------------------------------
+class SubmitRequest(_Model):
+    """Submit one job: the same action on one or more targets, one task per target."""
+
+    action: Action = Field(description="purge, prefetch (warm every node), block or unblock")
+    type: TargetType = Field(
+        TargetType.URL,
+        description="what each target is: url, prefix (directory), regex, url_ignore_params, "
+                    "host, all (a site name or one of its domains), tag (cache tag); "
+                    "prefetch/block/unblock take url only")
+    targets: list[Annotated[str, Field(min_length=1, max_length=8192)]] = Field(
+        min_length=1, description="the targets; errors name the offending index (targets[3])")
+    method: Method = Field(
+        Method.DELETE, description="purge only: delete (hard) or invalidate (soft: mark stale)")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="prefetch only: request headers sent to the nodes")
+    block_ttl_seconds: int | None = Field(
+        None, ge=1, description="block only: the rule expires after this many seconds "
+                                "(null: until unblocked)")
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=255,
+        description="a replay with the same key returns the stored job (200) instead of "
+                    "creating a new one; also accepted as the Idempotency-Key header")
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        if len(v) > MAX_HEADERS:
+            raise ValueError(f"at most {MAX_HEADERS} headers")
+        for name, value in v.items():
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid header name")
+            if name.lower() in _FORBIDDEN_HEADERS:
+                raise ValueError(f"the {name} header cannot be set")
+            if len(value) > MAX_HEADER_VALUE or any(
+                    (ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+                raise ValueError(f"the value of {name!r} has control characters or is too long")
+        return v
+
+
+# -- responses --------------------------------------------------------------
+class TaskCounts(_Model):
+    total: int = Field(description="deliveries (one per node)")
+    succeeded: int
+    failed: int
+    pending: int = Field(description="not finished yet (or canceled)")
+
+
+class TaskOut(_Model):
+    """One target of a job with one action, and where it stands."""
+
+    id: int
+    job_id: str
+    action: Action
+    type: TargetType
+    target: str = Field(description="the canonical target the nodes act on")
+    raw_target: str = Field(description="the target as submitted")
+    domain: str | None
+    method: Method
+    status: TaskState
+    progress: int = Field(ge=0, le=100, description="percent of deliveries finished")
+    error_code: str | None
+    description: str | None
+    counts: TaskCounts
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    deadline: datetime = Field(description="unfinished at this time: timed_out")
+    headers: dict[str, str] = Field(default_factory=dict)
+    block_expires_at: datetime | None = None
+
+
+class AttemptOut(_Model):
+    number: int
+    time: datetime = Field(description="when the attempt started")
+    outcome: str = Field(description="ok, or the error code (edge_timeout, edge_http_5xx, ...)")
+    http_status: int | None = Field(description="what the node answered, if it answered")
+    latency_ms: float
+    detail: str
+
+
+class DeliveryOut(_Model):
+    """One (task, node) pair with every attempt made: the per-node proof."""
+
+    node: str
+    state: DeliveryState
+    attempt_count: int
+    http_status: int | None
+    error_code: str | None
+    description: str | None
+    next_attempt_at: datetime | None = Field(description="pending only: when it is tried next")
+    updated_at: datetime
+    attempts: list[AttemptOut]
+
+
+class TaskDetailOut(TaskOut):
+    deliveries: list[DeliveryOut]
+
+
+class SubmitResponse(_Model):
+    job_id: str
+    created: bool = Field(description="false when an idempotent replay returned the stored job")
+    tasks: list[TaskOut]
+
+
+class JobOut(_Model):
+    job_id: str
+    created_at: datetime
+    source: str = Field(description="native, or the vendor API it came in by")
+    request_id: str
+    idempotency_key: str | None
+    task_count: int
+    tasks: list[TaskOut]
+
+
+class TaskList(_Model):
+    tasks: list[TaskOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next (older) page")
+
+
+class QuotaOut(_Model):
+    kind: QuotaKind
+    limit: int
+    used: int
+    remaining: int
+    resets_at: datetime = Field(description="next UTC midnight")
+
+
+class QuotaList(_Model):
+    quotas: list[QuotaOut]
+
+
+class SiteOut(_Model):
+    id: int
+    name: str
+    zone_id: str
+    domains: list[str]
+    pool: str
+
+
+class SiteList(_Model):
+    sites: list[SiteOut]
+
+
+class DomainOut(_Model):
+    domain: str
+    site: str
+    pool: str
+
+
+class DomainList(_Model):
+    domains: list[DomainOut]
+
+
+class HealthOut(_Model):
+    up: bool
+    latency_ms: float | None
+    detail: str
+    checked_at: datetime
+
+
+class NodeOut(_Model):
+    name: str
+    pool: str
+    kind: str
+    capabilities: list[str]
+    health: HealthOut
+
+
+class NodeList(_Model):
+    nodes: list[NodeOut]
+
+
+class BlockOut(_Model):
+    url: str
+    domain: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    task_id: int
+
+
+class BlockList(_Model):
+    blocks: list[BlockOut]
+
+
+class CheckOut(_Model):
+    ok: bool
+    latency_ms: float | None = None
+    detail: str = ""
+
+
+class Healthz(_Model):
+    status: str = Field(description="ok or failing")
+    checks: dict[str, CheckOut]
+
+
+class FieldError(_Model):
+    field: str
+    message: str
+    type: str
+
+
+class ErrorOut(_Model):
+    """Every error: a stable code, a human message, and typed extras where they apply."""
+
+    error: str = Field(description="stable code: InvalidUrl, QuotaExceeded, NotFound, ...")
+    detail: str = Field(description="what went wrong, for humans")
+    request_id: str | None = None
+    field: str | None = Field(None, description="the offending field, e.g. targets[3]")
+    index: int | None = Field(None, description="the offending target's index")
+    errors: list[FieldError] | None = Field(None, description="SchemaError: every bad field")
+    retry_after: float | None = Field(None, description="RateLimited: seconds to wait")
+    kind: QuotaKind | None = Field(None, description="QuotaExceeded: which daily quota")
+    limit: int | None = None
+    remaining: int | None = None
+    resets_at: datetime | None = None
+
+
+MODELS: tuple[type[BaseModel], ...] = (
+    SubmitRequest, SubmitResponse, TaskOut, TaskDetailOut, DeliveryOut, AttemptOut, TaskCounts,
+    JobOut, TaskList, QuotaOut, QuotaList, SiteOut, SiteList, DomainOut, DomainList, NodeOut,
+    NodeList, HealthOut, BlockOut, BlockList, Healthz, CheckOut, ErrorOut, FieldError,
+)
+
+
+# -- domain -> response -------------------------------------------------------
+def task_out(t: Task) -> TaskOut:
+    done = t.deliveries_succeeded + t.deliveries_failed
+    return TaskOut(
+        id=t.id, job_id=t.job_id, action=t.action, type=t.type, target=t.target,
+        raw_target=t.raw_target, domain=t.domain, method=t.method, status=t.state,
+        progress=t.progress, error_code=t.error_code, description=t.description,
+        counts=TaskCounts(total=t.deliveries_total, succeeded=t.deliveries_succeeded,
+                          failed=t.deliveries_failed, pending=max(0, t.deliveries_total - done)),
+        created_at=t.created_at, updated_at=t.updated_at, finished_at=t.finished_at,
+        deadline=t.deadline, headers=dict(t.headers), block_expires_at=t.block_expires_at,
+    )
+
+
+def delivery_out(d: Delivery) -> DeliveryOut:
+    return DeliveryOut(
+        node=d.node, state=d.state, attempt_count=d.attempts, http_status=d.http_status,
+        error_code=d.error_code, description=d.description,
+        next_attempt_at=None if d.state.terminal else d.next_attempt_at,
+        updated_at=d.updated_at,
+        attempts=[AttemptOut(number=a.number, time=a.started_at, outcome=a.outcome,
+                             http_status=a.http_status, latency_ms=round(a.latency_ms, 3),
+                             detail=a.detail) for a in d.history],
+    )
+
+
+def detail_out(t: Task, deliveries: list[Delivery]) -> TaskDetailOut:
+    return TaskDetailOut(**dict(task_out(t)), deliveries=[delivery_out(d) for d in deliveries])
+
+
+def job_out(job: Job, tasks: list[Task]) -> JobOut:
+    return JobOut(job_id=job.id, created_at=job.created_at, source=job.source,
+                  request_id=job.request_id, idempotency_key=job.idempotency_key,
+                  task_count=job.task_count, tasks=[task_out(t) for t in tasks])
+
+
+def quota_out(q: QuotaStatus) -> QuotaOut:
+    return QuotaOut(kind=q.kind, limit=q.limit, used=q.used, remaining=q.remaining,
+                    resets_at=q.resets_at)
+
+
+def block_out(b: BlockRule) -> BlockOut:
+    return BlockOut(url=b.url, domain=b.domain, created_at=b.created_at,
+                    expires_at=b.expires_at, task_id=b.task_id)

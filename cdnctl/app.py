@@ -1,0 +1,118 @@
+"""Wiring: build the running system from :class:`~cdnctl.config.Settings`.
+
+The only place (with the CLI) that picks concrete backends: the repository by
+database URL, one edge adapter per configured node, the in-memory rate limiter,
+Prometheus metrics, and the in-process workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field, replace
+
+from cdnctl import storage
+from cdnctl.clock import SystemClock
+from cdnctl.config import Settings
+from cdnctl.core.directory import Directory
+from cdnctl.core.edge import EdgeAdapter
+from cdnctl.core.ports import Clock, TaskRepository
+from cdnctl.core.service import ContentService
+from cdnctl.dispatch.reconciler import BlockReconciler
+from cdnctl.dispatch.retry import RetryPolicy
+from cdnctl.dispatch.worker import Worker, WorkerSettings
+from cdnctl.edges import create_edge
+from cdnctl.limits.ratelimit import MemoryRateLimiter
+from cdnctl.metrics import PrometheusMetrics
+
+log = logging.getLogger(__name__)
+
+
+class _WakeAll:
+    """Fans the service's 'work committed' signal out to every in-process worker."""
+
+    def __init__(self) -> None:
+        self.workers: list[Worker] = []
+
+    def notify(self) -> None:
+        for w in self.workers:
+            w.wake()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    directory: Directory
+    repo: TaskRepository
+    service: ContentService
+    clock: Clock
+    edges: dict[str, EdgeAdapter]
+    metrics: PrometheusMetrics
+    workers: list[Worker] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _runs: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start_workers(self, count: int | None = None) -> None:
+        """Start ``count`` dispatch workers (default: ``server.workers``) in this event loop,
+        plus the block reconciler when there is at least one."""
+        n = self.settings.server.workers if count is None else count
+        wake = self.service.wakeup
+        if n > 0 and not self._runs:
+            reconciler = BlockReconciler(self.repo, self.directory, self.edges, self.clock,
+                                         timeout=self.settings.dispatch.attempt_timeout)
+            self._runs.append(asyncio.create_task(reconciler.run(self._stop)))
+        for i in range(n):
+            worker = make_worker(self, worker_id=None if n == 1 else f"inproc-{i}")
+            self.workers.append(worker)
+            if isinstance(wake, _WakeAll):
+                wake.workers.append(worker)
+            self._runs.append(asyncio.create_task(worker.run(self._stop)))
+
+    async def aclose(self) -> None:
+        self._stop.set()
+        for run in self._runs:
+            with contextlib.suppress(Exception):
+                await run
+        for edge in self.edges.values():
+            with contextlib.suppress(Exception):
+                await edge.aclose()
+        await self.repo.close()
+
+
+def worker_settings(settings: Settings) -> WorkerSettings:
+    d = settings.dispatch
+    return WorkerSettings(
+        attempt_timeout=d.attempt_timeout, node_concurrency=d.node_concurrency,
+        lease_seconds=d.lease_seconds, claim_batch=d.claim_batch, poll_interval=d.poll_interval,
+        retention_seconds=settings.database.retention_days * 86400,
+        retry=RetryPolicy(max_attempts=d.max_attempts, wait=d.backoff_initial,
+                          max_wait=d.backoff_max),
+    )
+
+
+def make_worker(rt: Runtime, worker_id: str | None = None) -> Worker:
+    return Worker(rt.repo, rt.directory, rt.edges, rt.clock, worker_settings(rt.settings),
+                  metrics=rt.metrics, worker_id=worker_id)
+
+
+async def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    """Open (and migrate) the database, sync the config into it, connect the edges."""
+    clock = clock or SystemClock()
+    repo = await asyncio.to_thread(storage.open_repository, settings.database.url, migrate=True)
+    directory = settings.directory()
+    try:
+        await repo.sync_config(directory.accounts, directory.sites, directory.nodes)
+        timeout = settings.dispatch.attempt_timeout
+        edges = {n.name: create_edge(n, timeout=timeout) for n in directory.nodes}
+    except BaseException:
+        await repo.close()
+        raise
+    directory = replace(directory, capabilities={k: e.capabilities for k, e in edges.items()})
+    metrics = PrometheusMetrics()
+    service = ContentService(
+        repo, directory, clock, wakeup=_WakeAll(), limiter=MemoryRateLimiter(),
+        metrics=metrics, limits=settings.core_limits(),
+    )
+    return Runtime(settings=settings, directory=directory, repo=repo, service=service,
+                   clock=clock, edges=edges, metrics=metrics)

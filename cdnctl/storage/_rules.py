@@ -1,0 +1,99 @@
+"""Decisions both repositories make the same way, as pure functions.
+
+:class:`~cdnctl.storage.repository.SqlTaskRepository` and the in-memory twin in
+:mod:`cdnctl.testing` share these so they cannot drift apart: the state a new task
+starts in, what an attempt does to its delivery, the wording of a failed task's
+description, the quota error, and which block rules a job leaves behind.
+No I/O and no SQLAlchemy here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from cdnctl.core import states
+from cdnctl.core.errors import QuotaExceededError
+from cdnctl.core.model import Action, DeliveryState, Method, Task, TaskState
+from cdnctl.core.ports import AttemptRecord, NewJob, NewTask, QuotaCharge
+
+#: Longest attempt detail kept (the rest of a node's answer is dropped).
+MAX_DETAIL = 512
+
+
+def nodes_of(task: NewTask) -> tuple[str, ...]:
+    """The nodes a task gets a delivery on: none if rejected at submit, each node once."""
+    if task.error_code is not None:
+        return ()
+    return tuple(dict.fromkeys(task.nodes))
+
+
+def initial_state(task: NewTask, deliveries: int) -> TaskState:
+    """QUEUED with deliveries to make; FAILED if rejected at submit; settled if no node."""
+    if task.error_code is not None:
+        return TaskState.FAILED
+    return states.settle(deliveries, 0, 0) or TaskState.QUEUED
+
+
+def new_task(task_id: int, job: NewJob, t: NewTask, nodes: tuple[str, ...]) -> Task:
+    """The task as ``create_job`` stores it, with deliveries on ``nodes_of(t)``."""
+    state = initial_state(t, len(nodes))
+    return Task(
+        id=task_id, job_id=job.id, account_id=job.account_id, action=t.action, type=t.type,
+        target=t.target, raw_target=t.raw_target, domain=t.domain, method=Method(t.method),
+        state=state, created_at=job.created_at, updated_at=job.created_at,
+        deadline=job.deadline, deliveries_total=len(nodes), deliveries_succeeded=0,
+        deliveries_failed=0, error_code=t.error_code, description=t.description,
+        finished_at=job.created_at if state.terminal else None, headers=dict(t.headers),
+        block_expires_at=t.block_expires_at,
+    )
+
+
+def clip(detail: str) -> str:
+    return detail if len(detail) <= MAX_DETAIL else detail[: MAX_DETAIL - 1] + "…"
+
+
+def outcome(rec: AttemptRecord) -> tuple[DeliveryState, datetime | None]:
+    """The delivery's next state after this attempt, and when to retry (if it will)."""
+    if rec.ok:
+        return DeliveryState.SUCCEEDED, None
+    if rec.retry_at is None:
+        return DeliveryState.FAILED, None
+    return DeliveryState.PENDING, rec.retry_at
+
+
+def failure_description(node: str, description: str | None, code: str | None, n: int) -> str:
+    """E.g. ``varnish-2: connection refused (3 attempts)``."""
+    what = description or code or "failed"
+    return f"{node}: {what} ({n} attempt{'' if n == 1 else 's'})"
+
+
+#: The description of a task moved to TIMED_OUT.
+TIMEOUT_DESCRIPTION = "the deadline passed before every delivery finished"
+
+
+def quota_exceeded(charge: QuotaCharge, used: int) -> QuotaExceededError:
+    day = date.fromisoformat(charge.day)
+    return QuotaExceededError(
+        kind=charge.kind.value,
+        limit=charge.limit,
+        remaining=max(0, charge.limit - used),
+        resets_at=datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC),
+    )
+
+
+def block_changes(created: Iterable[tuple[int, NewTask]]) -> dict[str, tuple[int, NewTask] | None]:
+    """URL -> the block task that leaves a rule on it, or None (an unblock removes it).
+
+    Later tasks of a job win over earlier ones on the same URL; tasks rejected at
+    submit change nothing.
+    """
+    final: dict[str, tuple[int, NewTask] | None] = {}
+    for task_id, task in created:
+        if task.error_code is not None:
+            continue
+        if task.action is Action.BLOCK:
+            final[task.target] = (task_id, task)
+        elif task.action is Action.UNBLOCK:
+            final[task.target] = None
+    return final

@@ -1,0 +1,181 @@
+"""SQLite specifics: connection pragmas, ``BEGIN IMMEDIATE`` writes, task id allocation.
+
+Python's ``sqlite3`` driver issues its own (deferred) ``BEGIN`` lazily, which makes two
+writers deadlock-prone and SELECTs non-repeatable. Following the SQLAlchemy pysqlite
+recipe we switch the driver's transaction handling off (``isolation_level = None``) and
+emit ``BEGIN`` ourselves from the engine's ``begin`` event: ``BEGIN IMMEDIATE`` when the
+connection carries the :data:`WRITE` execution option, so a write transaction takes the
+database's write lock up front (waiting up to ``busy_timeout``) and can never fail half
+way with "database is locked"; plain ``BEGIN`` (a WAL read snapshot) otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    func,
+    insert,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from cdnctl.storage.schema import tasks
+
+#: Execution option marking a connection whose transaction will write.
+WRITE = "cdnctl_write"
+#: SQLite has one writer at a time: the repository's threads queue on an in-process lock
+#: rather than on ``busy_timeout``, whose sleep-and-poll backoff costs milliseconds.
+#: Other processes still wait on ``busy_timeout``.
+SERIALIZE_WRITES = True
+BUSY_TIMEOUT_MS = 30_000
+_DIALECT = sqlite.dialect()
+
+_PRAGMAS = (
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",  # 64 MiB page cache per connection
+)
+
+
+def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see module doc)
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _PRAGMAS:
+            cursor.execute(pragma)
+        _use_wal(cursor)
+    finally:
+        cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the database file to WAL (a lasting property of the file).
+
+    The switch needs an exclusive lock and SQLite may refuse it with "database is
+    locked" without waiting on ``busy_timeout``: that happens when several processes
+    open a new database at once, so retry until the timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+        else:
+            if time.monotonic() > deadline:
+                raise RuntimeError("SQLite refused to switch the database to WAL mode")
+        time.sleep(0.01)
+
+
+def _on_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(WRITE):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def configure(engine: Engine) -> Engine:
+    """Install the pragma and BEGIN hooks on ``engine`` (idempotent)."""
+    if not event.contains(engine, "connect", _on_connect):
+        event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "begin", _on_begin)
+        engine.dispose()  # pooled connections predate the hooks
+    return engine
+
+
+def make_engine(url: URL, *, pool_size: int = 4) -> Engine:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        raise ValueError(
+            "an in-memory SQLite database cannot be shared between the repository's "
+            "threads; use a file (sqlite:///cdnctl.db) or memory:// for the pure-Python twin"
+        )
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=BUSY_TIMEOUT_MS / 1000,
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+    return configure(engine)
+
+
+def allocate_task_ids(conn: Connection, n: int) -> list[int]:
+    """``n`` fresh task ids. Must run inside ``BEGIN IMMEDIATE`` (we hold the write lock).
+
+    ``max(id)`` is a rowid lookup; ``sqlite_sequence`` remembers ids of pruned tasks.
+    """
+    high = conn.execute(select(func.max(tasks.c.id))).scalar_one_or_none() or 0
+    seq = conn.exec_driver_sql(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'tasks'"
+    ).scalar_one_or_none()
+    start = max(int(high), int(seq or 0)) + 1
+    return list(range(start, start + n))
+
+
+@functools.cache
+def _insert_sql(table: Table, columns: tuple[str, ...]) -> str:
+    compiled = insert(table).inline().compile(dialect=_DIALECT, column_keys=list(columns))
+    assert compiled.positiontup == list(columns), "columns must be in table order"
+    return compiled.string
+
+
+def bulk_insert(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """One ``executemany`` straight through the driver; values already in database form."""
+    conn.exec_driver_sql(_insert_sql(table, columns), rows)
+
+
+def upsert(table: Table) -> sqlite.Insert:
+    """``INSERT ... ON CONFLICT DO UPDATE`` (``.on_conflict_do_update``)."""
+    return sqlite.insert(table)
+
+
+def steer_window(
+    terms: list[ColumnElement[bool]], walk_ids: bool
+) -> tuple[list[ColumnElement[bool]], ColumnElement[Any]]:
+    """Make SQLite page a time window the way the repository's probes chose.
+
+    SQLite keeps no histograms, so it takes any range on ``created_at`` for selective
+    and scans that index even when walking ids newest first would stop after a page;
+    ``likelihood()`` tells it the time terms are not selective. Returns the terms and
+    the key to order ids by.
+    """
+    if walk_ids:
+        terms = [func.likelihood(t, literal_column("0.9375"), type_=Boolean) for t in terms]
+    return terms, tasks.c.id
+
+
+def contains(column: Any, value: str) -> Any:
+    """Case-sensitive substring test (SQLite's LIKE ignores ASCII case)."""
+    return func.instr(column, value) > 0
+
+
+def notify_work(conn: Connection) -> None:
+    """No cross-process wake-up on SQLite: workers poll ``next_due``."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Writers are serialised up front (BEGIN IMMEDIATE), so nothing needs a retry."""
+    return False

@@ -1,0 +1,396 @@
+"""SqlTaskRepository: the TaskRepository port over SQLAlchemy Core (SQLite, PostgreSQL).
+
+Every method is one transaction, run on a small dedicated thread pool with a sync
+engine so the event loop never blocks on the database. The statements for queries,
+cancel, quotas, block rules and pruning live here; ``create_job``'s bulk insert in
+:mod:`cdnctl.storage._ingest`; the work-queue statements (claim, record, expire) in
+:mod:`cdnctl.storage._queue`; what differs per dialect behind ``_backend.Backend`` in
+``_sqlite`` / ``_postgres``; row mappers in ``_rows``; shared decisions in ``_rules``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from cdnctl.core import states
+from cdnctl.core.errors import (
+    ConcurrentUpdateError,
+    NotFoundError,
+)
+from cdnctl.core.model import (
+    Account,
+    BlockRule,
+    Delivery,
+    Job,
+    Node,
+    QuotaKind,
+    Site,
+    Task,
+    TaskState,
+    WorkItem,
+)
+from cdnctl.core.ports import AttemptRecord, NewJob, NewTask, Page, QuotaCharge, TaskFilter
+from cdnctl.storage import _ingest, _queue, _sqlite, schema
+from cdnctl.storage._backend import backend_for
+from cdnctl.storage._queue import chunked, in_
+from cdnctl.storage._rows import (
+    attempt_from_row,
+    block_rule_from_row,
+    delivery_from_row,
+    job_from_row,
+    task_from_row,
+)
+from cdnctl.storage.schema import (
+    attempts,
+    block_rules,
+    deliveries,
+    jobs,
+    quota_usage,
+    tasks,
+)
+
+if TYPE_CHECKING:
+    from cdnctl.storage._postgres import Listener
+
+_T = TypeVar("_T")
+_MAX_TRIES = 3  # runs of one transaction when the database asks for a retry
+_UNFINISHED = (TaskState.QUEUED.value, TaskState.RUNNING.value)
+
+
+class SqlTaskRepository:
+    """:class:`~cdnctl.core.ports.TaskRepository` on a SQLite or PostgreSQL engine.
+
+    Build it with :func:`cdnctl.storage.open_repository`, which configures the engine
+    (pragmas and ``BEGIN IMMEDIATE`` on SQLite, the psycopg pool on PostgreSQL).
+    """
+
+    def __init__(self, engine: Engine, *, threads: int = 4) -> None:
+        self._backend = backend_for(engine)
+        self.engine = engine
+        self._writer = engine.execution_options(**{_sqlite.WRITE: True})
+        self._gate: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if self._backend.SERIALIZE_WRITES else contextlib.nullcontext()
+        )
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cdnctl-db")
+
+    # -- plumbing ------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[Connection], _T], *, write: bool) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._transaction, fn, write)
+
+    def _transaction(self, fn: Callable[[Connection], _T], write: bool) -> _T:
+        engine, gate = (self._writer, self._gate) if write else (self.engine, None)
+        for attempt in range(1, _MAX_TRIES + 1):
+            try:
+                with gate or contextlib.nullcontext(), engine.begin() as conn:
+                    return fn(conn)
+            except DBAPIError as exc:
+                if attempt == _MAX_TRIES or not self._backend.is_retryable(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+    def listener(self) -> Listener | None:
+        """Wake-ups when another process commits new work (PostgreSQL LISTEN/NOTIFY);
+        None on SQLite, where workers poll ``next_due()``."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        from cdnctl.storage._postgres import Listener
+
+        return Listener(self.engine.url)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
+
+    def _shutdown(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()
+
+    # -- configuration -------------------------------------------------------------
+
+    async def sync_config(
+        self, accounts: Sequence[Account], sites: Sequence[Site], nodes: Sequence[Node]
+    ) -> None:
+        rows: list[tuple[Table, list[str], list[dict[str, Any]]]] = [
+            (schema.accounts, ["id"], [{"id": a.id, "name": a.name} for a in accounts]),
+            (schema.sites, ["id"], [
+                {"id": s.id, "account_id": s.account_id, "name": s.name, "zone_id": s.zone_id,
+                 "domains": list(s.domains), "pool": s.pool} for s in sites
+            ]),
+            (schema.nodes, ["name"], [
+                {"name": n.name, "pool": n.pool, "kind": n.kind, "url": _without_password(n.url)}
+                for n in nodes
+            ]),
+        ]
+
+        def run(conn: Connection) -> None:
+            for table, key, values in rows:
+                if not values:
+                    continue
+                stmt = self._backend.upsert(table)
+                update_cols = {c.name: stmt.excluded[c.name] for c in table.c if c.name not in key}
+                conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=update_cols),
+                             values)
+
+        await self._run(run, write=True)
+
+    # -- jobs ----------------------------------------------------------------------
+
+    async def create_job(
+        self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge]
+    ) -> tuple[Job, list[Task], bool]:
+        try:
+            return await self._run(
+                lambda c: _ingest.create_job(c, self._backend, job, tasks, charges), write=True)
+        except IntegrityError:
+            if job.idempotency_key is None:
+                raise
+            # A concurrent request with the same key won the race; this run replays it.
+            return await self._run(
+                lambda c: _ingest.create_job(c, self._backend, job, tasks, charges), write=True)
+
+    async def get_job(self, account_id: str, job_id: str) -> tuple[Job, list[Task]] | None:
+        def run(conn: Connection) -> tuple[Job, list[Task]] | None:
+            row = conn.execute(
+                select(jobs).where(jobs.c.id == job_id, jobs.c.account_id == account_id)
+            ).first()
+            return None if row is None else (job_from_row(row), _ingest.job_tasks(conn, job_id))
+
+        return await self._run(run, write=False)
+
+    # -- queries -------------------------------------------------------------------
+
+    async def get_task(self, account_id: str, task_id: int) -> Task | None:
+        stmt = select(tasks).where(tasks.c.id == task_id, tasks.c.account_id == account_id)
+
+        def run(conn: Connection) -> Task | None:
+            row = conn.execute(stmt).first()
+            return None if row is None else task_from_row(row)
+
+        return await self._run(run, write=False)
+
+    def _where(self, flt: TaskFilter) -> list[ColumnElement[bool]]:
+        c = tasks.c
+        where = [c.account_id == flt.account_id]
+        if flt.task_ids is not None:
+            where.append(in_(c.id, list(flt.task_ids)))
+        if flt.job_id is not None:
+            where.append(c.job_id == flt.job_id)
+        for column, values in ((c.state, flt.states), (c.action, flt.actions),
+                               (c.type, flt.types)):
+            if values is not None:
+                where.append(in_(column, [v.value for v in values]))
+        if flt.domains is not None:
+            where.append(in_(c.domain, list(flt.domains)))
+        if flt.sources is not None:
+            where.append(in_(c.source, list(flt.sources)))
+        if flt.target_contains is not None:
+            where.append(self._backend.contains(c.target, flt.target_contains))
+        if flt.target_equals is not None:
+            where.append(or_(c.target == flt.target_equals, c.raw_target == flt.target_equals))
+        return where
+
+    @staticmethod
+    def _window(flt: TaskFilter) -> list[ColumnElement[bool]]:
+        window = []
+        if flt.created_from is not None:
+            window.append(tasks.c.created_at >= flt.created_from)
+        if flt.created_to is not None:
+            window.append(tasks.c.created_at < flt.created_to)
+        return window
+
+    async def list_tasks(
+        self, flt: TaskFilter, *, limit: int, before_id: int | None = None, offset: int = 0
+    ) -> Page:
+        where = self._where(flt)
+        if before_id is not None:
+            where.append(tasks.c.id < before_id)
+
+        def run(conn: Connection) -> Page:
+            window = self._window(flt)
+            key: ColumnElement[Any] = tasks.c.id
+            if window:
+                walk = _walk_ids(conn, flt, window)
+                window, key = self._backend.steer_window(window, walk)
+            # Deferred join: page through ids (index-only where the filters allow), then
+            # read just the rows of the page.
+            ids = (select(tasks.c.id).where(*where, *window).order_by(key.desc())
+                   .limit(limit + 1).offset(offset))
+            stmt = select(tasks).where(tasks.c.id.in_(ids)).order_by(tasks.c.id.desc())
+            items = [task_from_row(r) for r in conn.execute(stmt)]
+            more = len(items) > limit
+            del items[limit:]
+            return Page(items=items, next_cursor=items[-1].id if more and items else None)
+
+        return await self._run(run, write=False)
+
+    async def count_tasks(self, flt: TaskFilter) -> int:
+        stmt = select(func.count()).select_from(tasks).where(*self._where(flt),
+                                                             *self._window(flt))
+        return await self._run(lambda conn: int(conn.execute(stmt).scalar_one()), write=False)
+
+    async def deliveries(self, task_id: int) -> list[Delivery]:
+        def run(conn: Connection) -> list[Delivery]:
+            rows = conn.execute(select(deliveries).where(deliveries.c.task_id == task_id)
+                                .order_by(deliveries.c.node, deliveries.c.id)).all()
+            history: dict[int, list[Any]] = {r.id: [] for r in rows}
+            for part in chunked(list(history)):
+                for a in conn.execute(select(attempts).where(attempts.c.delivery_id.in_(part))
+                                      .order_by(attempts.c.delivery_id, attempts.c.number)):
+                    history[a.delivery_id].append(attempt_from_row(a))
+            return [delivery_from_row(r, history[r.id]) for r in rows]
+
+        return await self._run(run, write=False)
+
+    async def quota_used(self, scope: str, day: str) -> dict[QuotaKind, int]:
+        stmt = select(quota_usage.c.kind, quota_usage.c.used).where(
+            quota_usage.c.scope == scope, quota_usage.c.day == day)
+
+        def run(conn: Connection) -> dict[QuotaKind, int]:
+            return {QuotaKind(kind): used for kind, used in conn.execute(stmt)}
+
+        return await self._run(run, write=False)
+
+    async def block_rules(
+        self, account_id: str | None, now: datetime, *, limit: int = 1000, offset: int = 0
+    ) -> list[BlockRule]:
+        b = block_rules.c
+        stmt = select(block_rules).where(or_(b.expires_at.is_(None), b.expires_at > now))
+        if account_id is not None:
+            stmt = stmt.where(b.account_id == account_id)
+        stmt = stmt.order_by(b.created_at.desc(), b.task_id.desc()).limit(limit).offset(offset)
+        return await self._run(
+            lambda conn: [block_rule_from_row(r) for r in conn.execute(stmt)], write=False)
+
+    # -- state changes -------------------------------------------------------------
+
+    async def cancel_task(self, account_id: str, task_id: int, now: datetime) -> Task:
+        canceled = TaskState.CANCELED
+
+        def run(conn: Connection) -> Task:
+            # Lock order everywhere: deliveries before their task (see _queue).
+            conn.execute(select(deliveries.c.id).where(deliveries.c.task_id == task_id)
+                         .order_by(deliveries.c.id).with_for_update())
+            row = conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id, tasks.c.account_id == account_id,
+                       tasks.c.state.in_([s.value for s in states.sources_of(canceled)]))
+                .values(state=canceled.value, updated_at=now, finished_at=now)
+                .returning(*tasks.c)
+            ).first()
+            if row is None:
+                current = conn.execute(select(tasks.c.state).where(
+                    tasks.c.id == task_id, tasks.c.account_id == account_id)).scalar()
+                if current is None:
+                    raise NotFoundError(f"task {task_id} not found")
+                states.check(TaskState(current), canceled)  # raises InvalidTransitionError
+                raise ConcurrentUpdateError(f"task {task_id} changed while being canceled")
+            _queue.cancel_deliveries(conn, [task_id], now)
+            return task_from_row(row)
+
+        return await self._run(run, write=True)
+
+    async def claim(
+        self, worker_id: str, *, limit: int, now: datetime, lease_seconds: float
+    ) -> list[WorkItem]:
+        return await self._run(
+            lambda conn: _queue.claim(conn, worker_id, limit, now, lease_seconds), write=True)
+
+    async def record(
+        self, records: Sequence[AttemptRecord], now: datetime, *, worker_id: str | None = None
+    ) -> list[Task]:
+        """See the port. With ``worker_id``, a record only counts while that worker still
+        holds the lease, so a worker whose lease expired and was taken over cannot
+        overwrite the new holder's attempt (without it, state CLAIMED is the only guard).
+        """
+        if not records:
+            return []
+        return await self._run(lambda conn: _queue.record(conn, records, now, worker_id),
+                               write=True)
+
+    async def expire(self, now: datetime) -> list[Task]:
+        return await self._run(lambda conn: _queue.expire(conn, now), write=True)
+
+    async def next_due(self) -> datetime | None:
+        return await self._run(_queue.next_due, write=False)
+
+    async def prune(self, before: datetime) -> int:
+        finished = (
+            select(jobs.c.id)
+            .where(jobs.c.created_at < before,
+                   ~exists().where(tasks.c.job_id == jobs.c.id, tasks.c.state.in_(_UNFINISHED)))
+        )
+
+        def run(conn: Connection) -> int:
+            job_ids = list(conn.execute(finished).scalars())
+            removed = 0
+            for part in chunked(job_ids):
+                # Children first: no reliance on ON DELETE CASCADE being enforced.
+                task_ids = select(tasks.c.id).where(tasks.c.job_id.in_(part))
+                delivery_ids = select(deliveries.c.id).where(deliveries.c.task_id.in_(task_ids))
+                conn.execute(delete(attempts).where(attempts.c.delivery_id.in_(delivery_ids)))
+                conn.execute(delete(deliveries).where(deliveries.c.task_id.in_(task_ids)))
+                removed += conn.execute(delete(tasks).where(tasks.c.job_id.in_(part))).rowcount
+                conn.execute(delete(jobs).where(jobs.c.id.in_(part)))
+            conn.execute(delete(block_rules).where(block_rules.c.expires_at.is_not(None),
+                                                   block_rules.c.expires_at <= before))
+            return removed
+
+        return await self._run(run, write=True)
+
+
+#: Rows a planning probe counts, at most (an index-only range scan: well under 1 ms).
+_PROBE_ROWS = 2000
+
+
+def _walk_ids(conn: Connection, flt: TaskFilter, window: list[ColumnElement[bool]]) -> bool:
+    """Should a newest-first page with a time window walk ``(account_id, id)``?
+
+    Walking ids is cheap when few rows are newer than the window and the window is big
+    enough to fill a page soon; otherwise range-scanning ``(account_id, created_at)``
+    and sorting the window is. Neither planner can tell (time and id correlate), so
+    two counts, each stopping at ``_PROBE_ROWS``, decide.
+    """
+
+    def at_least_probe(*terms: ColumnElement[bool]) -> bool:
+        probe = (select(tasks.c.id).where(tasks.c.account_id == flt.account_id, *terms)
+                 .limit(_PROBE_ROWS).subquery())
+        return int(conn.execute(select(func.count()).select_from(probe)).scalar_one()) >= (
+            _PROBE_ROWS)
+
+    if not at_least_probe(*window):
+        return False  # a small window: sorting it is cheap
+    return flt.created_to is None or not at_least_probe(tasks.c.created_at >= flt.created_to)
+
+
+def _without_password(url: str) -> str:
+    """Node URLs are stored for display; credentials stay in the configuration."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
