@@ -59,8 +59,11 @@ class Runtime:
         n = self.settings.server.workers if count is None else count
         wake = self.service.wakeup
         if n > 0 and not self._runs:
+            d = self.settings.dispatch
             reconciler = BlockReconciler(self.repo, self.directory, self.edges, self.clock,
-                                         timeout=self.settings.dispatch.attempt_timeout)
+                                         timeout=d.attempt_timeout,
+                                         interval=d.block_check_interval,
+                                         resync_interval=d.block_resync_interval)
             self._runs.append(asyncio.create_task(reconciler.run(self._stop)))
         for i in range(n):
             worker = make_worker(self, worker_id=None if n == 1 else f"inproc-{i}")

@@ -48,6 +48,8 @@ class DispatchConfig(_Strict):
     lease_seconds: float = Field(60.0, gt=0)
     claim_batch: int = Field(256, ge=1)
     poll_interval: float = Field(1.0, gt=0)
+    block_check_interval: float = Field(5.0, gt=0, description="node health checks for blocks")
+    block_resync_interval: float = Field(300.0, gt=0, description="full block re-sync period")
 
 
 class LimitsConfig(_Strict):

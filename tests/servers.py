@@ -250,7 +250,7 @@ class _Process:
 def varnish_vcl(origin_port: int, first_byte_timeout: float) -> str:
     """The contrib VCL with the origin (and its first-byte timeout) rewritten."""
     text = CONTRIB_VCL.read_text()
-    text = _replace_once(text, '.host = "127.0.0.1";\n    .port = "8080";',
+    text = _replace_once(text, '.host = "127.0.0.1";\n    .port = "8000";',
                          f'.host = "127.0.0.1";\n    .port = "{origin_port}";')
     return _replace_once(text, ".first_byte_timeout = 30s;",
                          f".first_byte_timeout = {first_byte_timeout}s;")

@@ -47,6 +47,7 @@ class NodeHealth:
     up: bool
     latency_ms: float | None
     detail: str = ""
+    instance: str = ""  # changes when the node restarts (and forgets in-memory state)
 
 
 class EdgeAdapter(Protocol):

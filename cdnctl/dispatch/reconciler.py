@@ -2,9 +2,15 @@
 
 A block is state on the edge (a 403 marker that expires by itself). A node that
 was down when the block was issued, or that restarted and lost its memory, must
-get it again: this loop health-checks every node that can block and, whenever a
-node is seen up after being down (or for the first time), re-applies the active
-rules for the domains its pool serves, with their remaining lifetime.
+get it again: this loop health-checks every node that can block and re-applies
+the active rules for the domains its pool serves, with their remaining lifetime,
+whenever a node
+
+* is seen up after being down, or for the first time;
+* answers with another instance id than before (it restarted between two checks:
+  the Varnish VCL sets a new boot id in ``vcl_init``);
+* has not been fully re-synced for ``resync_interval`` (a block delivery that failed
+  during a network blip, with the node never seen down, is healed this way).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -40,6 +47,7 @@ class BlockReconciler:
         *,
         interval: float = 5.0,
         timeout: float = 2.0,
+        resync_interval: float = 300.0,
     ) -> None:
         self.repo = repo
         self.directory = directory
@@ -47,7 +55,10 @@ class BlockReconciler:
         self.clock = clock
         self.interval = interval
         self.timeout = timeout
+        self.resync_interval = resync_interval
         self._up: dict[str, bool] = {}
+        self._instance: dict[str, str] = {}
+        self._synced_at: dict[str, float] = {}
 
     def _blockers(self) -> list[Node]:
         return [n for n in self.directory.nodes
@@ -56,21 +67,28 @@ class BlockReconciler:
     async def tick(self) -> list[Reapplied]:
         """One round: health-check, and re-apply rules on nodes that came (back) up."""
         nodes = self._blockers()
-        ups = await asyncio.gather(*(self._is_up(n) for n in nodes))
+        checks = await asyncio.gather(*(self._health(n) for n in nodes))
         done = []
-        for node, up in zip(nodes, ups, strict=True):
-            was = self._up.get(node.name)
+        mono = time.monotonic()
+        for node, (up, instance) in zip(nodes, checks, strict=True):
+            was_up = self._up.get(node.name)
+            restarted = bool(instance) and self._instance.get(node.name, instance) != instance
+            stale = mono - self._synced_at.get(node.name, mono) >= self.resync_interval
             self._up[node.name] = up
-            if up and was is not True:
+            if up:
+                self._instance[node.name] = instance
+            if up and (was_up is not True or restarted or stale):
+                self._synced_at[node.name] = mono
                 done.append(await self.reapply(node))
         return done
 
-    async def _is_up(self, node: Node) -> bool:
+    async def _health(self, node: Node) -> tuple[bool, str]:
         try:
             async with asyncio.timeout(self.timeout):
-                return (await self.edges[node.name].health()).up
+                health = await self.edges[node.name].health()
         except (TimeoutError, EdgeError, OSError):
-            return False
+            return False, ""
+        return health.up, health.instance
 
     async def _active(self, served: set[str]) -> list[BlockRule]:
         now = self.clock.now()

@@ -250,7 +250,8 @@ class HttpEdge:
             return NodeHealth(up=False, latency_ms=None, detail=f"{exc.code}: {exc}")
         latency = (time.perf_counter() - t0) * 1000
         if reply.status == 200 and reply.header("X-Cdnctl-Result") == expect:
-            return NodeHealth(up=True, latency_ms=latency, detail=expect)
+            return NodeHealth(up=True, latency_ms=latency, detail=expect,
+                              instance=reply.header("X-Cdnctl-Boot") or "")
         return NodeHealth(up=False, latency_ms=latency,
                           detail=f"HTTP {reply.status} without the cdnctl health marker")
 

@@ -31,11 +31,19 @@ vcl 4.1;
 import std;
 import purge;
 import xkey;
+import var;
+
+# A boot id, new every time this VCL is initialised (a varnishd start or a VCL load):
+# the health answer carries it, so cdnctl notices a restart, which forgets blocks,
+# even when the node was never seen down, and re-applies the active block rules.
+sub vcl_init {
+    var.global_set("cdnctl_boot", std.random(0, 1000000000) + "-" + now);
+}
 
 # The origin.  Point this at your origin or replace it with your directors.
 backend origin {
     .host = "127.0.0.1";
-    .port = "8080";
+    .port = "8000";
     .connect_timeout = 3.5s;
     .first_byte_timeout = 30s;
     .between_bytes_timeout = 10s;
@@ -324,6 +332,9 @@ sub vcl_synth {
     if (req.method == "PURGE" || req.method == "BAN" || req.http.X-Cdnctl-Health ||
         req.http.X-Cdnctl-Phase == "prefetch") {
         set resp.http.X-Cdnctl-Result = resp.reason;
+        if (req.http.X-Cdnctl-Health) {
+            set resp.http.X-Cdnctl-Boot = var.global_get("cdnctl_boot");
+        }
         if (req.http.X-Cdnctl-Purged) {
             set resp.http.X-Cdnctl-Purged = req.http.X-Cdnctl-Purged;
         }

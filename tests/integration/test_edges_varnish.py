@@ -278,6 +278,8 @@ async def test_hung_node_times_out(hung_server: HungServer):
 
 
 async def test_stopped_node_is_unreachable(edge, varnish_server):
+    boot = (await edge.health()).instance
+    assert boot, "the VCL's health answer carries a boot id (X-Cdnctl-Boot)"
     varnish_server.stop()
     try:
         t0 = time.monotonic()
@@ -287,7 +289,9 @@ async def test_stopped_node_is_unreachable(edge, varnish_server):
         assert not (await edge.health()).up
     finally:
         varnish_server.start()
-    assert (await edge.health()).up
+    health = await edge.health()
+    assert health.up
+    assert health.instance != boot  # a restart is visible, so blocks get re-applied
 
 
 async def test_a_dropped_connection_is_retried_once():
