@@ -1,6 +1,7 @@
 """Ingest: URL purges accepted per second through the native API, in batches of 1,000.
 
-A real ``cdnctl serve`` subprocess (uvicorn, SQLite file, API only: ``--workers 0`` so
+A real ``cdnctl serve`` (uvicorn, ``--processes 2`` by default, SQLite file, API only:
+``--workers 0`` so
 dispatch does not compete for the two cores; each task still gets one committed delivery
 per node of its pool, 2 simulated nodes here) receives ``POST /v1/tasks`` with 1,000 URL
 targets per request from an httpx client in this process. A request counts only once its
@@ -35,6 +36,7 @@ CONFIG = """
 [server]
 listen = "127.0.0.1:{port}"
 workers = 0
+processes = {processes}
 max_body_bytes = 8388608
 [database]
 url = "sqlite:///{db}"
@@ -134,11 +136,13 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=30)
     ap.add_argument("--size", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=2)
+    ap.add_argument("--processes", type=int, default=2, help="API server processes")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         (port,) = free_ports(1)
         cfg = Path(tmp, "bench.toml")
-        cfg.write_text(CONFIG.format(port=port, db=Path(tmp, "ingest.db")))
+        cfg.write_text(CONFIG.format(port=port, db=Path(tmp, "ingest.db"),
+                                     processes=args.processes))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.Popen([sys.executable, "-m", "cdnctl", "serve", "--config", str(cfg),
                                  "--log-level", "warning"], env=env,
@@ -156,7 +160,8 @@ def main() -> None:
             proc.wait(10)
         base = raw_baseline(str(Path(tmp, "raw.db")), args.batches, args.size)
     print(f"ingest benchmark: {args.batches} batches of {args.size} URL purges, "
-          f"{args.clients} concurrent clients, 2 nodes per task, SQLite, {os.cpu_count()} CPUs")
+          f"{args.clients} concurrent clients, {args.processes} API processes, 2 nodes per "
+          f"task, SQLite, {os.cpu_count()} CPUs")
     print(f"  cdnctl API : {rate:10,.0f} URL purges/s accepted   "
           f"(request p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms)")
     print(f"  raw sqlite3: {base:10,.0f} rows/s inserted (tasks; +2 deliveries each)")

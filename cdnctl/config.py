@@ -30,6 +30,7 @@ class _Strict(BaseModel):
 class ServerConfig(_Strict):
     listen: str = "127.0.0.1:8080"
     workers: int = Field(1, ge=0, description="in-process dispatch workers (0: API only)")
+    processes: int = Field(1, ge=1, description="API server processes sharing the listener")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
 
 
@@ -187,4 +188,6 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
         data.setdefault("database", {})["url"] = url
     if listen := os.environ.get("CDNCTL_LISTEN"):
         data.setdefault("server", {})["listen"] = listen
+    if workers := os.environ.get("CDNCTL_WORKERS"):
+        data.setdefault("server", {})["workers"] = workers
     return parse(data, source=str(chosen or "<defaults>"))

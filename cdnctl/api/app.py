@@ -146,6 +146,14 @@ def native_routes() -> list[BaseRoute]:
             *ui.routes()]
 
 
+def app_from_environment() -> Starlette:
+    """ASGI app factory for ``serve --processes N``: each process reads the settings from
+    ``CDNCTL_CONFIG`` and the ``CDNCTL_*`` overrides, and builds its own runtime."""
+    from cdnctl.config import load
+
+    return create_app(settings=load())
+
+
 def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None) -> Starlette:
     """The ASGI app over ``runtime``, or over a runtime built from ``settings`` at startup."""
     if runtime is None and settings is None:

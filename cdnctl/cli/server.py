@@ -119,12 +119,14 @@ class _Server(uvicorn.Server):
         help="Address to listen on (server.listen; default 127.0.0.1:8080).")
 @option("--workers", type=click.IntRange(min=0), envvar="CDNCTL_WORKERS",
         help="In-process dispatch workers (server.workers; 0 = API only, run `cdnctl worker`).")
+@option("--processes", type=click.IntRange(min=1), envvar="CDNCTL_PROCESSES",
+        help="API server processes sharing the listener (server.processes; default 1).")
 @option("--migrate/--no-migrate", default=True, show_default=True,
         help="Apply pending database migrations before starting.")
 @log_option
 @json_option
-def serve(config_path: Path | None, listen: str | None, workers: int | None, migrate: bool,
-          log_level: str, as_json: bool) -> None:
+def serve(config_path: Path | None, listen: str | None, workers: int | None,
+          processes: int | None, migrate: bool, log_level: str, as_json: bool) -> None:
     """Run the API server (and, by default, one in-process worker).
 
     With no --config and no CDNCTL_CONFIG, runs the bundled demo: writes
@@ -137,7 +139,8 @@ def serve(config_path: Path | None, listen: str | None, workers: int | None, mig
         demo = ensure_demo_config(Path.cwd())
         config_path = demo[0]
     try:
-        settings = with_overrides(load(config_path), listen=listen, workers=workers)
+        settings = with_overrides(load(config_path), listen=listen, workers=workers,
+                                  processes=processes)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     host, port = split_listen(settings.server.listen)
@@ -157,10 +160,14 @@ def serve(config_path: Path | None, listen: str | None, workers: int | None, mig
         else:
             click.echo(f"cdnctl serving {base} (reference {base}/docs, web page {base}/ui)")
 
-    config = uvicorn.Config(
-        create_app(settings=settings), host=host, port=port, http="h11", lifespan="on",
-        log_config=None, access_log=False, server_header=False,
-        h11_max_incomplete_event_size=MAX_REQUEST_HEAD, timeout_graceful_shutdown=30)
+    common: dict[str, Any] = {
+        "host": host, "port": port, "http": "h11", "lifespan": "on", "log_config": None,
+        "access_log": False, "server_header": False,
+        "h11_max_incomplete_event_size": MAX_REQUEST_HEAD, "timeout_graceful_shutdown": 30}
+    if settings.server.processes > 1:
+        _serve_processes(settings, config_path, common, started)
+        return
+    config = uvicorn.Config(create_app(settings=settings), **common)
     server = _Server(config, started)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to
     # the handler it found: make that handler a plain, successful exit.
@@ -175,6 +182,23 @@ def serve(config_path: Path | None, listen: str | None, workers: int | None, mig
             signal.signal(sig, handler)
     if not server.started:
         raise click.ClickException("the server did not start (see the log above)")
+
+
+def _serve_processes(settings: Settings, config_path: Path, common: dict[str, Any],
+                     started: Callable[[], None]) -> None:
+    """Several server processes on one listening socket (uvicorn's supervisor). Each
+    builds its own runtime from the same settings, passed down through the environment."""
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["CDNCTL_CONFIG"] = str(config_path.resolve())
+    os.environ["CDNCTL_LISTEN"] = settings.server.listen
+    os.environ["CDNCTL_WORKERS"] = str(settings.server.workers)
+    os.environ["CDNCTL_DATABASE_URL"] = settings.database.url
+    config = uvicorn.Config("cdnctl.api.app:app_from_environment", factory=True,
+                            workers=settings.server.processes, **common)
+    sock = config.bind_socket()
+    started()
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _exit_quietly(signum: int, frame: object) -> None:
