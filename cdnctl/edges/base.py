@@ -239,6 +239,16 @@ class HttpEdge:
             text = " ".join(head.decode("utf-8", "replace").split())
             return Reply(resp.status, resp.headers, text)
 
+    async def prefetch(self, op: EdgeOp, method: str) -> EdgeResult:
+        """Fetch ``op.target`` through the node with the prefetch marker (forced miss,
+        stored), forwarding the task's headers; ``prefetch_timeout`` may extend the wait."""
+        url = split_url(op.target)
+        headers = {**op.headers, "X-Cdnctl-Prefetch": "1"}
+        timeout = self.options.get("prefetch_timeout")
+        reply = await self.request(method, url.path_qs, host=url.netloc, headers=headers,
+                                   total_seconds=float(timeout) if timeout is not None else None)
+        return prefetch_result(self.name, reply)
+
     async def probe(self, method: str, path: str, headers: Mapping[str, str],
                     expect: str) -> NodeHealth:
         """A health request: up when the node answers 200 with ``X-Cdnctl-Result: expect``."""

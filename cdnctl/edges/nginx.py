@@ -33,7 +33,6 @@ from cdnctl.edges.base import (
     block_request,
     block_span,
     check_status,
-    prefetch_result,
     require,
     split_url,
 )
@@ -82,12 +81,8 @@ class NginxEdge(HttpEdge):
         return EdgeResult(reply.status, "purged" if purged else "not cached (nothing to purge)")
 
     async def _prefetch(self, op: EdgeOp) -> EdgeResult:
-        url = split_url(op.target)
-        headers = {**op.headers, "X-Cdnctl-Prefetch": "1"}
-        timeout = self.options.get("prefetch_timeout")
-        reply = await self.request("GET", url.path_qs, host=url.netloc, headers=headers,
-                                   total_seconds=float(timeout) if timeout is not None else None)
-        return prefetch_result(self.name, reply)
+        # GET: nginx only stores what it streamed to a client
+        return await self.prefetch(op, "GET")
 
     async def _block(self, op: EdgeOp) -> EdgeResult:
         url, seconds = block_request(self.name, op)

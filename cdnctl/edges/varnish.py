@@ -44,7 +44,6 @@ from cdnctl.edges.base import (
     block_request,
     block_span,
     check_status,
-    prefetch_result,
     require,
     split_url,
 )
@@ -213,12 +212,8 @@ class VarnishEdge(HttpEdge):
         return EdgeResult(200, detail)
 
     async def _prefetch(self, op: EdgeOp) -> EdgeResult:
-        url = split_url(op.target)
-        headers = {**op.headers, "X-Cdnctl-Prefetch": "1"}
-        timeout = self.options.get("prefetch_timeout")
-        reply = await self.request("HEAD", url.path_qs, host=url.netloc, headers=headers,
-                                   total_seconds=float(timeout) if timeout is not None else None)
-        return prefetch_result(self.name, reply)
+        # HEAD: the VCL fetches the whole object (do_stream off) without sending the body
+        return await self.prefetch(op, "HEAD")
 
     async def _block(self, op: EdgeOp) -> EdgeResult:
         url, seconds = block_request(self.name, op)
