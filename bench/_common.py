@@ -56,8 +56,8 @@ class FinishProbe:
         self._waiting[task_id] = fut
         return fut
 
-    async def record(self, records: Any, now: Any) -> list[Task]:
-        finished: list[Task] = await self._repo.record(records, now)
+    async def record(self, records: Any, now: Any, **kwargs: Any) -> list[Task]:
+        finished: list[Task] = await self._repo.record(records, now, **kwargs)
         for task in finished:
             fut = self._waiting.pop(task.id, None)
             if fut is not None and not fut.done():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,13 +36,35 @@ from cdnctl.core.model import (
     TaskState,
     WorkItem,
 )
-from cdnctl.core.ports import AttemptRecord, NewJob, NewTask, Page, QuotaCharge, TaskFilter
+from cdnctl.core.ports import (
+    AttemptRecord,
+    BlockRuleFilter,
+    BlockRulePage,
+    JobFilter,
+    JobOrder,
+    JobPage,
+    JobSummary,
+    NewJob,
+    NewTask,
+    Page,
+    QuotaCharge,
+    TaskFilter,
+)
 from cdnctl.storage import _rules
 
 __all__ = ["FrozenClock", "InMemoryTaskRepository", "RecordingMetrics"]
 
 _D = DeliveryState
 _OPEN = (_D.PENDING, _D.CLAIMED)
+_UNFINISHED = (TaskState.QUEUED, TaskState.RUNNING)
+_JOB_KEYS: dict[JobOrder, Callable[[JobSummary], Any]] = {
+    JobOrder.CREATED_AT: lambda s: s.job.created_at,
+    JobOrder.ACTION: lambda s: s.action.value,
+    JobOrder.TOTAL: lambda s: s.total,
+    JobOrder.PROCESSING: lambda s: s.processing,
+    JobOrder.SUCCEEDED: lambda s: s.succeeded,
+    JobOrder.FAILED: lambda s: s.failed,
+}
 
 
 # -- clock and metrics -------------------------------------------------------------------
@@ -218,6 +240,26 @@ class InMemoryTaskRepository:
                 return None
             return found[0], self._job_tasks(job_id)
 
+    async def list_jobs(
+        self,
+        flt: JobFilter,
+        *,
+        limit: int,
+        offset: int = 0,
+        order: JobOrder = JobOrder.CREATED_AT,
+        descending: bool = True,
+    ) -> JobPage:
+        with self._lock:
+            by_job: dict[str, list[Task]] = {}
+            for stored in self._tasks.values():
+                by_job.setdefault(stored.task.job_id, []).append(stored.task)
+            found = [summary for job, _ in self._jobs.values()
+                     if (summary := _job_summary(flt, job, by_job.get(job.id, [])))]
+        key = _JOB_KEYS[order]
+        found.sort(key=lambda s: (key(s), s.job.created_at, s.job.id), reverse=descending)
+        return JobPage(items=found[max(offset, 0):max(offset, 0) + max(limit, 0)],
+                       total=len(found))
+
     # -- queries -----------------------------------------------------------------------
 
     async def get_task(self, account_id: str, task_id: int) -> Task | None:
@@ -236,6 +278,7 @@ class InMemoryTaskRepository:
                 and (flt.actions is None or t.action in flt.actions)
                 and (flt.types is None or t.type in flt.types)
                 and (flt.domains is None or t.domain in flt.domains)
+                and (flt.site_ids is None or t.site_id in flt.site_ids)
                 and (flt.sources is None or s.source in flt.sources)
                 and (flt.target_contains is None or flt.target_contains in t.target)
                 and (flt.target_equals is None or flt.target_equals in (t.target, t.raw_target))
@@ -268,15 +311,28 @@ class InMemoryTaskRepository:
         with self._lock:
             return {k: used for (s, d, k), used in self._quota.items() if (s, d) == (scope, day)}
 
-    async def block_rules(
-        self, account_id: str | None, now: datetime, *, limit: int = 1000, offset: int = 0
-    ) -> list[BlockRule]:
+    def _active_blocks(self, account_id: str | None, now: datetime) -> list[BlockRule]:
         with self._lock:
             active = [r for r in self._blocks.values()
                       if (account_id is None or r.account_id == account_id)
                       and (r.expires_at is None or r.expires_at > now)]
-        active.sort(key=lambda r: (r.created_at, r.task_id), reverse=True)
-        return active[offset : offset + limit]
+        return sorted(active, key=lambda r: (r.created_at, r.task_id), reverse=True)
+
+    async def block_rules(
+        self, account_id: str | None, now: datetime, *, limit: int = 1000, offset: int = 0
+    ) -> list[BlockRule]:
+        return self._active_blocks(account_id, now)[offset : offset + limit]
+
+    async def list_block_rules(
+        self, flt: BlockRuleFilter, now: datetime, *, limit: int, offset: int = 0
+    ) -> BlockRulePage:
+        found = [r for r in self._active_blocks(flt.account_id, now)
+                 if (flt.url_equals is None or r.url == flt.url_equals)
+                 and (flt.url_contains is None or flt.url_contains in r.url)
+                 and (flt.created_from is None or r.created_at >= flt.created_from)
+                 and (flt.created_to is None or r.created_at < flt.created_to)]
+        start = max(offset, 0)
+        return BlockRulePage(items=found[start : start + max(limit, 0)], total=len(found))
 
     # -- state changes -----------------------------------------------------------------
 
@@ -322,10 +378,11 @@ class InMemoryTaskRepository:
                     self._move(d.task_id, TaskState.RUNNING, now)
                 t = stored.task
                 items.append(WorkItem(
-                    delivery_id=d.id, task_id=d.task_id, node=d.node, attempts=d.attempts,
-                    action=t.action, type=t.type, target=t.target, domain=t.domain,
-                    method=t.method, headers=dict(t.headers),
-                    block_ttl_seconds=stored.block_ttl_seconds, deadline=t.deadline))
+                    delivery_id=d.id, task_id=d.task_id, account_id=t.account_id, node=d.node,
+                    attempts=d.attempts, action=t.action, type=t.type, target=t.target,
+                    domain=t.domain, method=t.method, headers=dict(t.headers),
+                    block_ttl_seconds=stored.block_ttl_seconds, deadline=t.deadline,
+                    site_id=t.site_id))
             return items
 
     async def record(
@@ -419,6 +476,27 @@ class InMemoryTaskRepository:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+def _job_summary(flt: JobFilter, job: Job, tasks: list[Task]) -> JobSummary | None:
+    """The job's summary if it matches ``flt`` (a job without tasks never does)."""
+    if (not tasks or job.account_id != flt.account_id
+            or (flt.job_ids is not None and job.id not in flt.job_ids)
+            or (flt.sources is not None and job.source not in flt.sources)
+            or (flt.created_from is not None and job.created_at < flt.created_from)
+            or (flt.created_to is not None and job.created_at >= flt.created_to)
+            or (flt.actions is not None and any(t.action not in flt.actions for t in tasks))
+            or (flt.types is not None and any(t.type not in flt.types for t in tasks))):
+        return None
+    first = min(tasks, key=lambda t: t.id)
+    processing = sum(1 for t in tasks if t.state in _UNFINISHED)
+    succeeded = sum(1 for t in tasks if t.state is TaskState.SUCCEEDED)
+    summary = JobSummary(job=job, action=first.action, type=first.type, total=len(tasks),
+                         processing=processing, succeeded=succeeded,
+                         failed=len(tasks) - processing - succeeded)
+    if flt.statuses is not None and summary.status not in flt.statuses:
+        return None
+    return summary
 
 
 # -- edges ------------------------------------------------------------------------------

@@ -160,12 +160,17 @@ class Target:
     ``value`` is the canonical form the edges act on (a URL, a prefix URL, a
     regex, a host name, a tag, or ``*`` for everything); ``raw`` is what the
     client sent, kept for the vendor query APIs which echo it back.
+
+    ``site_id`` is the site the target acts in: the site of its domain, the site an
+    ``all`` target names, or the one site a tag purge is scoped to (``None``: a tag
+    purge over every site of the account, or a target not validated yet).
     """
 
     type: TargetType
     value: str
     domain: str | None
     raw: str
+    site_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +219,7 @@ class Task:
     finished_at: datetime | None = None
     headers: dict[str, str] = field(default_factory=dict)
     block_expires_at: datetime | None = None
+    site_id: int | None = None  # see Target.site_id
 
     @property
     def deliveries_done(self) -> int:
@@ -261,6 +267,7 @@ class WorkItem:
 
     delivery_id: int
     task_id: int
+    account_id: str
     node: str
     attempts: int
     action: Action
@@ -271,6 +278,7 @@ class WorkItem:
     headers: dict[str, str]
     block_ttl_seconds: int | None
     deadline: datetime
+    site_id: int | None = None  # see Target.site_id
 
 
 @dataclass(frozen=True, slots=True)

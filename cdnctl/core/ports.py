@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from cdnctl.core.model import (
@@ -48,6 +49,7 @@ class NewTask:
     nodes: tuple[str, ...]  # one delivery per node
     error_code: str | None = None  # set with state FAILED for a task rejected at submit
     description: str | None = None
+    site_id: int | None = None  # see Target.site_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +90,81 @@ class TaskFilter:
     created_from: datetime | None = None  # inclusive
     created_to: datetime | None = None  # exclusive
     sources: Sequence[str] | None = None
+    site_ids: Sequence[int] | None = None  # Task.site_id in (an account-wide tag purge has none)
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
     items: list[Task]
     next_cursor: int | None  # pass as ``before_id`` to get the next page
+
+
+class JobStatus(StrEnum):
+    """A job's aggregate state, derived from its tasks."""
+
+    PROCESSING = "processing"  # at least one task QUEUED or RUNNING
+    SUCCEEDED = "succeeded"  # every task SUCCEEDED
+    FAILED = "failed"  # every task terminal, at least one FAILED, TIMED_OUT or CANCELED
+
+
+class JobOrder(StrEnum):
+    CREATED_AT = "created_at"
+    ACTION = "action"  # the job's action (see JobSummary.action), by its string value
+    TOTAL = "total"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    account_id: str
+    job_ids: Sequence[str] | None = None
+    actions: Sequence[Action] | None = None  # EVERY task of the job has one of these actions
+    types: Sequence[TargetType] | None = None  # EVERY task of the job has one of these types
+    statuses: Sequence[JobStatus] | None = None  # the job's aggregate status is one of these
+    created_from: datetime | None = None  # job.created_at >= (inclusive)
+    created_to: datetime | None = None  # job.created_at <  (exclusive)
+    sources: Sequence[str] | None = None  # job.source in
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    job: Job
+    action: Action  # action of the job's first task (lowest task id)
+    type: TargetType  # target type of the job's first task
+    total: int  # number of tasks
+    processing: int  # tasks QUEUED or RUNNING
+    succeeded: int  # tasks SUCCEEDED
+    failed: int  # tasks FAILED, TIMED_OUT or CANCELED
+    # invariant: processing + succeeded + failed == total
+
+    @property
+    def status(self) -> JobStatus:
+        if self.processing:
+            return JobStatus.PROCESSING
+        return JobStatus.FAILED if self.failed else JobStatus.SUCCEEDED
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    items: list[JobSummary]
+    total: int  # jobs matching the filter, ignoring limit/offset
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRuleFilter:
+    account_id: str
+    url_equals: str | None = None  # BlockRule.url exactly
+    url_contains: str | None = None  # a substring of BlockRule.url (case-sensitive)
+    created_from: datetime | None = None  # inclusive
+    created_to: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRulePage:
+    items: list[BlockRule]
+    total: int  # rules matching the filter, ignoring limit/offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +206,24 @@ class TaskRepository(Protocol):
         ...
 
     async def get_job(self, account_id: str, job_id: str) -> tuple[Job, list[Task]] | None: ...
+
+    async def list_jobs(
+        self,
+        flt: JobFilter,
+        *,
+        limit: int,
+        offset: int = 0,
+        order: JobOrder = JobOrder.CREATED_AT,
+        descending: bool = True,
+    ) -> JobPage:
+        """Jobs of ``flt.account_id`` matching every given criterion, each with its
+        per-state task counters. Sorted by ``order`` in the given direction; ties
+        broken by ``created_at`` then job id, in the same direction; then
+        ``offset``/``limit`` are applied. ``total`` counts every matching job.
+        One transaction (a consistent snapshot of items and total).
+
+        A job without tasks has no action, type or status and is never listed."""
+        ...
 
     async def get_task(self, account_id: str, task_id: int) -> Task | None: ...
 
@@ -187,7 +276,17 @@ class TaskRepository(Protocol):
     async def block_rules(
         self, account_id: str | None, now: datetime, *, limit: int = 1000, offset: int = 0
     ) -> list[BlockRule]:
-        """Active (unexpired) block rules, newest first."""
+        """Active (unexpired at ``now``) block rules of one account, or of every account
+        (``None``: the block reconciler's walk), newest first (``created_at``, then
+        ``task_id``)."""
+        ...
+
+    async def list_block_rules(
+        self, flt: BlockRuleFilter, now: datetime, *, limit: int, offset: int = 0
+    ) -> BlockRulePage:
+        """Active (unexpired at ``now``) rules of ``flt.account_id`` matching every given
+        criterion, newest first as ``block_rules``; ``total`` counts every matching rule.
+        One transaction (a consistent snapshot of items and total)."""
         ...
 
     async def prune(self, before: datetime) -> int:

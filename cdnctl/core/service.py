@@ -31,13 +31,19 @@ from cdnctl.core.model import (
     Method,
     Node,
     QuotaKind,
+    Site,
     Target,
     TargetType,
     Task,
     TaskSpec,
 )
 from cdnctl.core.ports import (
+    BlockRuleFilter,
+    BlockRulePage,
     Clock,
+    JobFilter,
+    JobOrder,
+    JobPage,
     Metrics,
     NewJob,
     NewTask,
@@ -105,19 +111,25 @@ class ContentService:
         self.quota_defaults = quota_defaults
         # The directory is immutable: cache per-domain answers (hot when a request
         # carries a thousand URLs of the same few domains).
-        self._nodes_cache: dict[tuple[str, TargetType, str | None, str], list[Node]] = {}
-        self._capable_cache: dict[tuple[str, TargetType, str | None, str,
+        self._nodes_cache: dict[tuple[str, TargetType, str | None, str, int | None],
+                                list[Node]] = {}
+        self._capable_cache: dict[tuple[str, TargetType, str | None, str, int | None,
                                         frozenset[Capability]], str | None] = {}
 
     # -- validation ---------------------------------------------------------
     def target(self, account: Account, target_type: TargetType, raw: str) -> Target:
-        """Parse one target and check the account owns its domain."""
+        """Parse one target, check the account owns its domain, and note the site it
+        acts in (a tag's site is decided by :meth:`spec`)."""
         target = parse_target(target_type, raw)
         if target_type is TargetType.ALL:
             return self._site_target(account, target)
-        if target.domain is not None and not self.directory.owns(account.id, target.domain):
+        if target.domain is None:
+            return target
+        site = self.directory.site_for_host(target.domain)
+        if site is None or site.account_id != account.id:
             raise InvalidDomainError(domain=target.domain)
-        return target
+        return Target(type=target.type, value=target.value, domain=target.domain,
+                      raw=target.raw, site_id=site.id)
 
     def _site_target(self, account: Account, target: Target) -> Target:
         """'all' names a site (by site name or any of its domains)."""
@@ -128,7 +140,26 @@ class ContentService:
             site = owner if owner is not None and owner.account_id == account.id else None
         if site is None:
             raise InvalidDomainError(domain=value)
-        return Target(type=TargetType.ALL, value=site.name, domain=None, raw=target.raw)
+        return Target(type=TargetType.ALL, value=site.name, domain=None, raw=target.raw,
+                      site_id=site.id)
+
+    def _in_site(self, account: Account, target: Target, site: Site | None) -> Target:
+        """Scope a tag to ``site``; without one, to the account's only site if it has
+        exactly one (else the tag stays account-wide: every site, every pool). Any other
+        target must already be in ``site``."""
+        if site is not None and site.account_id != account.id:
+            raise InvalidDomainError(domain=site.name)
+        if target.type is not TargetType.TAG:
+            if site is not None and target.site_id != site.id:
+                raise InvalidDomainError(domain=target.domain or target.value)
+            return target
+        if site is None:
+            sites = self.directory.sites_of(account.id)
+            if len(sites) != 1:
+                return target
+            site = sites[0]
+        return Target(type=target.type, value=target.value, domain=target.domain,
+                      raw=target.raw, site_id=site.id)
 
     def spec(
         self,
@@ -140,8 +171,15 @@ class ContentService:
         method: Method = Method.DELETE,
         headers: Mapping[str, str] | None = None,
         block_ttl_seconds: int | None = None,
+        site: Site | None = None,
     ) -> TaskSpec:
-        """Validate one target into a TaskSpec, or raise the reason it is refused."""
+        """Validate one target into a TaskSpec, or raise the reason it is refused.
+
+        ``site`` (one of the account's) scopes a tag purge to that site's hosts and
+        nodes; without it a tag purge covers the account's only site, or, when it has
+        several, every site (each node purging the tag on the hosts it serves). For
+        other types it is a check: a target outside ``site`` is an InvalidDomainError.
+        """
         if action is not Action.PURGE and target_type not in URL_ONLY:
             raise ValidationError(f"{action} takes URL targets only", field="type")
         if block_ttl_seconds is not None and not (
@@ -152,14 +190,19 @@ class ContentService:
                 field="block_ttl_seconds",
             )
         target = self.target(account, target_type, raw)
+        if site is not None or target.type is TargetType.TAG:
+            target = self._in_site(account, target, site)
         spec = TaskSpec(action=action, target=target, method=method, headers=dict(headers or {}),
                         block_ttl_seconds=block_ttl_seconds if action is Action.BLOCK else None)
         self._check_capable(account, spec)
         return spec
 
     def nodes_for(self, account_id: str, target: Target) -> list[Node]:
+        # What decides a target's nodes: its domain, else its site (or its name, for an
+        # ``all`` target built without one), else the account (an account-wide tag).
         key = (account_id, target.type, target.domain,
-               target.value if target.type is TargetType.ALL else "")
+               target.value if target.type is TargetType.ALL else "",
+               target.site_id if target.domain is None else None)
         nodes = self._nodes_cache.get(key)
         if nodes is None:
             nodes = self._nodes_cache[key] = self._find_nodes(account_id, target)
@@ -172,13 +215,17 @@ class ContentService:
             return d.pool(site.pool) if site else []
         if target.domain is not None:
             return d.nodes_for_host(target.domain)
+        if target.site_id is not None:  # a tag scoped to one site: that site's pool
+            scoped = d.site_by_id(account_id, target.site_id)
+            return d.pool(scoped.pool) if scoped else []
         pools = dict.fromkeys(s.pool for s in d.sites_of(account_id))  # tags: every pool
         return [n for p in pools for n in d.pool(p)]
 
     def _check_capable(self, account: Account, spec: TaskSpec) -> None:
         needed = Capability.needed(spec.action, spec.target.type, spec.method)
         t = spec.target
-        key = (account.id, t.type, t.domain, t.value if t.type is TargetType.ALL else "", needed)
+        key = (account.id, t.type, t.domain, t.value if t.type is TargetType.ALL else "",
+               t.site_id if t.domain is None else None, needed)
         if key not in self._capable_cache:
             lacking = self.directory.capable(self.nodes_for(account.id, t), needed)
             names = ", ".join(f"{n.name} ({n.kind})" for n in lacking)
@@ -249,7 +296,7 @@ class ContentService:
             raw_target=spec.target.raw, domain=spec.target.domain, method=spec.method.value,
             headers=spec.headers, block_ttl_seconds=ttl,
             block_expires_at=now + timedelta(seconds=ttl) if ttl else None,
-            nodes=nodes,
+            nodes=nodes, site_id=spec.target.site_id,
         )
 
     # -- queries ------------------------------------------------------------
@@ -269,6 +316,13 @@ class ContentService:
             raise NotFoundError(f"job {job_id} not found")
         return found
 
+    async def jobs(self, flt: JobFilter, *, limit: int, offset: int = 0,
+                   order: JobOrder = JobOrder.CREATED_AT, descending: bool = True) -> JobPage:
+        """Jobs with their per-state task counters, filtered and sorted (see
+        ``TaskRepository.list_jobs``); ``total`` counts every matching job."""
+        return await self.repo.list_jobs(flt, limit=limit, offset=offset, order=order,
+                                         descending=descending)
+
     async def tasks(self, flt: TaskFilter, *, limit: int, before_id: int | None = None,
                     offset: int = 0) -> Page:
         return await self.repo.list_tasks(flt, limit=limit, before_id=before_id, offset=offset)
@@ -287,6 +341,13 @@ class ContentService:
         """The account's active (unexpired) block rules, newest first."""
         return await self.repo.block_rules(account.id, self.clock.now(), limit=limit,
                                            offset=offset)
+
+    async def block_rules(self, flt: BlockRuleFilter, *, limit: int,
+                          offset: int = 0) -> BlockRulePage:
+        """Active block rules matching ``flt`` (URL, creation window), newest first, and
+        how many match in all: the filtered, counted form of :meth:`blocks`."""
+        return await self.repo.list_block_rules(flt, self.clock.now(), limit=limit,
+                                                offset=offset)
 
     async def quota(self, account: Account, *, scope: str | None = None,
                     limits: Mapping[QuotaKind, int] | None = None) -> list[QuotaStatus]:

@@ -18,13 +18,39 @@ DETAIL_MAX = 512
 
 
 def edge_op(item: WorkItem, directory: Directory) -> EdgeOp:
+    """The operation ``item.node`` must carry out. ``hosts``: for ``all``, every host of
+    the site; for a tag, the hosts the purge is scoped to (see :func:`tag_hosts`)."""
     hosts: tuple[str, ...] = ()
     if item.type is TargetType.ALL:
         site = directory.site_named(item.target)
         hosts = site.domains if site else ()
+    elif item.type is TargetType.TAG:
+        hosts = tag_hosts(item, directory)
     return EdgeOp(action=item.action, type=item.type, target=item.target, domain=item.domain,
                   method=item.method, headers=item.headers,
                   block_ttl_seconds=item.block_ttl_seconds, hosts=hosts)
+
+
+def tag_hosts(item: WorkItem, directory: Directory) -> tuple[str, ...]:
+    """The hosts whose objects a tag purge may touch on ``item.node``: its domain; else
+    every domain of its site; else (an account-wide tag) every domain of the account's
+    sites served by the node's pool. Never empty: an edge given no host would purge the
+    tag on every host, other tenants' included, so no host is an error."""
+    if item.domain is not None:
+        return (item.domain,)
+    if item.site_id is not None:
+        site = directory.site_by_id(item.account_id, item.site_id)
+        if site is None:
+            raise EdgeError(f"site {item.site_id} is no longer configured")
+        hosts = site.domains
+    else:
+        node = directory.node(item.node)
+        pool = node.pool if node is not None else None
+        hosts = tuple(d for s in directory.sites_of(item.account_id) if s.pool == pool
+                      for d in s.domains)
+    if not hosts:
+        raise EdgeError(f"no host of account {item.account_id} is served by {item.node}")
+    return hosts
 
 
 async def attempt(

@@ -17,6 +17,9 @@ from cdnctl.storage import _sqlite
 class Backend(Protocol):
     #: One writer at a time (SQLite): serialise this process's write transactions.
     SERIALIZE_WRITES: bool
+    #: Execution options of a read transaction that must see one snapshot across several
+    #: statements (a page and its total).
+    SNAPSHOT_OPTIONS: dict[str, Any]
 
     def allocate_task_ids(self, conn: Connection, n: int) -> list[int]: ...
 

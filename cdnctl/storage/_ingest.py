@@ -77,7 +77,7 @@ def create_job(
             at if task.finished_at else None, task.deliveries_total, 0, 0,
             task.error_code, task.description,
             json.dumps(task.headers) if task.headers else None, t.block_ttl_seconds,
-            _db_time(task.block_expires_at, dialect), job.source,
+            _db_time(task.block_expires_at, dialect), job.source, t.site_id,
         ))
         delivery_rows += [(task_id, node, _PENDING, 0, at, at) for node in targets]
     if task_rows:

@@ -36,6 +36,9 @@ from cdnctl.storage.schema import task_id_seq, tasks
 WORK_CHANNEL = "cdnctl_work"
 #: Many writers may run at once; row locks and SKIP LOCKED keep them apart.
 SERIALIZE_WRITES = False
+#: READ COMMITTED takes a new snapshot per statement; a read-only REPEATABLE READ
+#: transaction keeps one (and, writing nothing, never fails to serialize).
+SNAPSHOT_OPTIONS: dict[str, Any] = {"isolation_level": "REPEATABLE READ"}
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 

@@ -78,8 +78,9 @@ _RECLAIM = _lease((_d.state == _D.CLAIMED.value) & (_d.lease_expires_at < _NOW),
                   _d.lease_expires_at)
 _CLAIM_DUE = _lease((_d.state == _D.PENDING.value) & (_d.next_attempt_at <= _NOW),
                     _d.next_attempt_at, state=_D.CLAIMED.value)
-_WORK_OF = select(_t.id, _t.action, _t.type, _t.target, _t.domain, _t.method, _t.headers,
-                  _t.block_ttl_seconds, _t.deadline).where(_t.id.in_(_IDS))
+_WORK_OF = select(_t.id, _t.account_id, _t.action, _t.type, _t.target, _t.domain, _t.method,
+                  _t.headers, _t.block_ttl_seconds, _t.deadline,
+                  _t.site_id).where(_t.id.in_(_IDS))
 _START = (update(tasks).where(_t.id.in_(_IDS), _moving_to(_S.RUNNING))
           .values(state=_S.RUNNING.value, updated_at=_NOW))
 

@@ -22,6 +22,7 @@ from cdnctl.core.model import (
     TaskState,
     WorkItem,
 )
+from cdnctl.core.ports import JobSummary
 
 _Row = Any  # a sqlalchemy Row, or a SimpleNamespace of insert parameters
 
@@ -49,6 +50,7 @@ def task_from_row(row: _Row) -> Task:
         finished_at=row.finished_at,
         headers=row.headers or {},
         block_expires_at=row.block_expires_at,
+        site_id=row.site_id,
     )
 
 
@@ -62,6 +64,19 @@ def job_from_row(row: _Row) -> Job:
         idempotency_key=row.idempotency_key,
         task_count=row.task_count,
         meta=row.meta or {},
+    )
+
+
+def job_summary_from_row(row: _Row) -> JobSummary:
+    """A ``list_jobs`` row: the job's columns, its counters and its first task's fields."""
+    return JobSummary(
+        job=job_from_row(row),
+        action=Action(row.first_action),
+        type=TargetType(row.first_type),
+        total=int(row.total),
+        processing=int(row.processing),
+        succeeded=int(row.succeeded),
+        failed=int(row.failed),
     )
 
 
@@ -98,6 +113,7 @@ def work_item_from_rows(delivery: _Row, task: _Row) -> WorkItem:
     return WorkItem(
         delivery_id=delivery.id,
         task_id=delivery.task_id,
+        account_id=task.account_id,
         node=delivery.node,
         attempts=delivery.attempts,
         action=Action(task.action),
@@ -108,6 +124,7 @@ def work_item_from_rows(delivery: _Row, task: _Row) -> WorkItem:
         headers=task.headers or {},
         block_ttl_seconds=task.block_ttl_seconds,
         deadline=task.deadline,
+        site_id=task.site_id,
     )
 
 

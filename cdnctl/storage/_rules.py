@@ -45,7 +45,7 @@ def new_task(task_id: int, job: NewJob, t: NewTask, nodes: tuple[str, ...]) -> T
         deadline=job.deadline, deliveries_total=len(nodes), deliveries_succeeded=0,
         deliveries_failed=0, error_code=t.error_code, description=t.description,
         finished_at=job.created_at if state.terminal else None, headers=dict(t.headers),
-        block_expires_at=t.block_expires_at,
+        block_expires_at=t.block_expires_at, site_id=t.site_id,
     )
 
 

@@ -43,6 +43,8 @@ WRITE = "cdnctl_write"
 #: Other processes still wait on ``busy_timeout``.
 SERIALIZE_WRITES = True
 BUSY_TIMEOUT_MS = 30_000
+#: A WAL read transaction already reads one snapshot from its first statement to its end.
+SNAPSHOT_OPTIONS: dict[str, Any] = {}
 _DIALECT = sqlite.dialect()
 
 _PRAGMAS = (

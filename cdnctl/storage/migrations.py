@@ -71,8 +71,9 @@ def _write_engine(engine: Engine) -> Engine:
     return engine
 
 
-def upgrade(engine: Engine) -> list[str]:
-    """Apply the migrations the database lacks; return their names (empty if none)."""
+def upgrade(engine: Engine, *, to: int | None = None) -> list[str]:
+    """Apply the migrations the database lacks (up to version ``to``, default: the
+    latest); return their names (empty if none)."""
     applied: list[str] = []
     with _write_engine(engine).begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -85,7 +86,7 @@ def upgrade(engine: Engine) -> list[str]:
                 f"the database schema is at version {max(done)}, newer than this cdnctl "
                 f"knows ({len(known)}); upgrade cdnctl")
         for mig in known:
-            if mig.version in done:
+            if mig.version in done or (to is not None and mig.version > to):
                 continue
             for statement in mig.statements():
                 conn.exec_driver_sql(statement)

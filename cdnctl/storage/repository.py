@@ -3,9 +3,10 @@
 Every method is one transaction, run on a small dedicated thread pool with a sync
 engine so the event loop never blocks on the database. The statements for queries,
 cancel, quotas, block rules and pruning live here; ``create_job``'s bulk insert in
-:mod:`cdnctl.storage._ingest`; the work-queue statements (claim, record, expire) in
-:mod:`cdnctl.storage._queue`; what differs per dialect behind ``_backend.Backend`` in
-``_sqlite`` / ``_postgres``; row mappers in ``_rows``; shared decisions in ``_rules``.
+:mod:`cdnctl.storage._ingest`; the grouped ``list_jobs`` query in ``_listing``; the
+work-queue statements (claim, record, expire) in :mod:`cdnctl.storage._queue`; what
+differs per dialect behind ``_backend.Backend`` in ``_sqlite`` / ``_postgres``; row
+mappers in ``_rows``; shared decisions in ``_rules``.
 """
 
 from __future__ import annotations
@@ -50,8 +51,20 @@ from cdnctl.core.model import (
     TaskState,
     WorkItem,
 )
-from cdnctl.core.ports import AttemptRecord, NewJob, NewTask, Page, QuotaCharge, TaskFilter
-from cdnctl.storage import _ingest, _queue, _sqlite, schema
+from cdnctl.core.ports import (
+    AttemptRecord,
+    BlockRuleFilter,
+    BlockRulePage,
+    JobFilter,
+    JobOrder,
+    JobPage,
+    NewJob,
+    NewTask,
+    Page,
+    QuotaCharge,
+    TaskFilter,
+)
+from cdnctl.storage import _ingest, _listing, _queue, _sqlite, schema
 from cdnctl.storage._backend import backend_for
 from cdnctl.storage._queue import chunked, in_
 from cdnctl.storage._rows import (
@@ -89,6 +102,7 @@ class SqlTaskRepository:
         self._backend = backend_for(engine)
         self.engine = engine
         self._writer = engine.execution_options(**{_sqlite.WRITE: True})
+        self._snapshot = engine.execution_options(**self._backend.SNAPSHOT_OPTIONS)
         self._gate: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if self._backend.SERIALIZE_WRITES else contextlib.nullcontext()
         )
@@ -96,12 +110,19 @@ class SqlTaskRepository:
 
     # -- plumbing ------------------------------------------------------------------
 
-    async def _run(self, fn: Callable[[Connection], _T], *, write: bool) -> _T:
+    async def _run(
+        self, fn: Callable[[Connection], _T], *, write: bool, snapshot: bool = False
+    ) -> _T:
+        """Run ``fn`` in one transaction on the pool: a write transaction, or a read one
+        (``snapshot``: whose statements all see the same snapshot)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, fn, write)
+        return await loop.run_in_executor(self._executor, self._transaction, fn, write,
+                                          snapshot)
 
-    def _transaction(self, fn: Callable[[Connection], _T], write: bool) -> _T:
-        engine, gate = (self._writer, self._gate) if write else (self.engine, None)
+    def _transaction(self, fn: Callable[[Connection], _T], write: bool,
+                     snapshot: bool = False) -> _T:
+        engine: Engine = self._writer if write else self._snapshot if snapshot else self.engine
+        gate = self._gate if write else None
         for attempt in range(1, _MAX_TRIES + 1):
             try:
                 with gate or contextlib.nullcontext(), engine.begin() as conn:
@@ -179,6 +200,20 @@ class SqlTaskRepository:
 
         return await self._run(run, write=False)
 
+    async def list_jobs(
+        self,
+        flt: JobFilter,
+        *,
+        limit: int,
+        offset: int = 0,
+        order: JobOrder = JobOrder.CREATED_AT,
+        descending: bool = True,
+    ) -> JobPage:
+        return await self._run(
+            lambda conn: _listing.list_jobs(conn, flt, limit=limit, offset=offset, order=order,
+                                            descending=descending),
+            write=False, snapshot=True)
+
     # -- queries -------------------------------------------------------------------
 
     async def get_task(self, account_id: str, task_id: int) -> Task | None:
@@ -203,6 +238,8 @@ class SqlTaskRepository:
                 where.append(in_(column, [v.value for v in values]))
         if flt.domains is not None:
             where.append(in_(c.domain, list(flt.domains)))
+        if flt.site_ids is not None:
+            where.append(in_(c.site_id, list(flt.site_ids)))
         if flt.sources is not None:
             where.append(in_(c.source, list(flt.sources)))
         if flt.target_contains is not None:
@@ -282,6 +319,14 @@ class SqlTaskRepository:
         stmt = stmt.order_by(b.created_at.desc(), b.task_id.desc()).limit(limit).offset(offset)
         return await self._run(
             lambda conn: [block_rule_from_row(r) for r in conn.execute(stmt)], write=False)
+
+    async def list_block_rules(
+        self, flt: BlockRuleFilter, now: datetime, *, limit: int, offset: int = 0
+    ) -> BlockRulePage:
+        return await self._run(
+            lambda conn: _listing.list_block_rules(conn, self._backend, flt, now, limit=limit,
+                                                   offset=offset),
+            write=False, snapshot=True)
 
     # -- state changes -------------------------------------------------------------
 

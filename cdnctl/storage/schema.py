@@ -11,6 +11,8 @@ Indexes follow the queries in :mod:`cdnctl.storage.repository` and ``_queue``:
   selective filter), looked up by exact target (hash indexes on PostgreSQL, whose btree
   cannot hold a 4 KiB URL), and swept by deadline (a partial index over unfinished
   tasks only);
+* jobs are listed per account and creation time (``list_jobs``), their tasks
+  aggregated through ``(job_id, id)``;
 * deliveries are claimed in ``(state, next_attempt_at)`` order and read per task;
 * attempts are read per delivery.
 """
@@ -157,6 +159,9 @@ jobs = Table(
     Column("task_count", Integer, nullable=False),
     Column("meta", JSON(none_as_null=True)),
     UniqueConstraint("account_id", "idempotency_key"),
+    # list_jobs: an account's jobs in a window, walked in (created_at, id) order so that
+    # grouping their tasks per job needs no sort
+    Index(None, "account_id", "created_at", "id"),
 )
 
 #: Task ids are allocated in bulk (``nextval`` over ``generate_series``) on PostgreSQL;
@@ -189,10 +194,13 @@ tasks = Table(
     Column("block_ttl_seconds", Integer),
     Column("block_expires_at", UTCDateTime),
     Column("source", String(32), nullable=False),
+    # The site the task acts in (see core Target.site_id). Last: added by migration 3.
+    Column("site_id", BigInteger),
     Index(None, "account_id", "id"),
     Index(None, "account_id", "state", "id"),
     Index(None, "account_id", "action", "type", "id"),
     Index(None, "account_id", "domain", "id"),
+    Index(None, "account_id", "site_id", "id"),
     Index(None, "account_id", "created_at", postgresql_include=["id"]),
     Index(None, "job_id", "id"),
     Index(None, "target", postgresql_using="hash"),

@@ -34,6 +34,11 @@ from cdnctl.core.model import (
 )
 from cdnctl.core.ports import (
     AttemptRecord,
+    BlockRuleFilter,
+    JobFilter,
+    JobOrder,
+    JobStatus,
+    JobSummary,
     NewJob,
     NewTask,
     QuotaCharge,
@@ -141,11 +146,12 @@ async def test_stored_task_round_trips_every_field(repository: TaskRepository) -
              raw="HTTP://WWW.EXAMPLE.COM/p.js", headers={"Accept-Encoding": "gzip"}),
         task("https://www.example.com/bad", action=Action.BLOCK, block_ttl_seconds=3600,
              block_expires_at=expires),
-        task("tag-1", type=TargetType.TAG, domain=None, method="invalidate"),
+        task("tag-1", type=TargetType.TAG, domain=None, method="invalidate", site_id=7),
     ], [])
     assert prefetch.raw_target == "HTTP://WWW.EXAMPLE.COM/p.js"
     assert prefetch.headers == {"Accept-Encoding": "gzip"}
     assert (block.block_expires_at, soft.method) == (expires, Method.INVALIDATE)
+    assert (prefetch.site_id, soft.site_id) == (None, 7)
     for stored in (prefetch, block, soft):
         assert await repository.get_task("acme", stored.id) == stored
     items = {i.task_id: i for i in await claim_all(repository)}
@@ -154,6 +160,8 @@ async def test_stored_task_round_trips_every_field(repository: TaskRepository) -
     soft_item = items[soft.id]
     assert (soft_item.method, soft_item.domain, soft_item.type, soft_item.deadline) == (
         Method.INVALIDATE, None, TargetType.TAG, T0 + HOUR)
+    assert (soft_item.site_id, soft_item.account_id) == (7, "acme")
+    assert (items[prefetch.id].site_id, items[prefetch.id].account_id) == (None, "acme")
 
 
 async def test_task_with_no_node_or_rejected_is_settled_at_once(
@@ -263,16 +271,17 @@ async def test_sync_config_is_idempotent(repository: TaskRepository) -> None:
 
 async def _seed_for_filters(repo: TaskRepository) -> tuple[dict[str, int], str]:
     _, a, _ = await repo.create_job(job(at=T0, source="native"), [
-        task("https://www.example.com/Img/a.png"),
-        task("https://www.example.com/dir/", type=TargetType.PREFIX),
+        task("https://www.example.com/Img/a.png", site_id=1),
+        task("https://www.example.com/dir/", type=TargetType.PREFIX, site_id=1),
         task("https://cdn.example.org/a.png", domain="cdn.example.org",
-             raw="cdn.example.org/a.png"),
+             raw="cdn.example.org/a.png", site_id=2),
     ], [])
     b_job, b, _ = await repo.create_job(job(at=T0 + HOUR, source="alibaba-cdn"), [
-        task("https://www.example.com/p.png", action=Action.PREFETCH),
+        task("https://www.example.com/p.png", action=Action.PREFETCH, site_id=1),
         task("https://www.example.com/x", error_code="InvalidUrl"),
     ], [])
-    await repo.create_job(job(account="other"), [task("https://www.example.com/Img/a.png")], [])
+    await repo.create_job(job(account="other"), [
+        task("https://www.example.com/Img/a.png", site_id=1)], [])
     ids = {"a_img": a[0].id, "a_dir": a[1].id, "a_org": a[2].id, "b_pre": b[0].id,
            "b_bad": b[1].id}
     return ids, b_job.id
@@ -309,6 +318,11 @@ async def test_list_tasks_filters(repository: TaskRepository) -> None:
     assert await listed(created_from=T0, created_to=T0 + timedelta(microseconds=1)) == [
         ids["a_org"], ids["a_dir"], ids["a_img"]]
     assert await listed(sources=["alibaba-cdn"]) == [ids["b_bad"], ids["b_pre"]]
+    assert await listed(site_ids=[1]) == [ids["b_pre"], ids["a_dir"], ids["a_img"]]
+    assert await listed(site_ids=[2]) == [ids["a_org"]]
+    assert await listed(site_ids=[1, 2], created_from=T0 + HOUR) == [ids["b_pre"]]
+    assert await listed(site_ids=[3]) == []
+    assert await listed(site_ids=[]) == []
     assert await listed(domains=["www.example.com"], states=[TaskState.QUEUED],
                         actions=[Action.PURGE]) == [ids["a_dir"], ids["a_img"]]
     assert await listed(account="nobody") == []
@@ -354,6 +368,148 @@ async def test_time_window_pages_are_exact_for_big_windows(repository: TaskRepos
     assert await page(created_to=T0 + HOUR) == [t.id for t in old[:-6:-1]]
     assert await page(created_from=T0, created_to=T0 + HOUR) == [t.id for t in old[:-6:-1]]
     assert await repository.count_tasks(everything(created_to=T0 + HOUR)) == 2100
+
+
+# -- list_jobs -------------------------------------------------------------------------
+
+
+def _at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+async def _seed_jobs(repo: TaskRepository) -> dict[str, str]:
+    """Seven jobs of acme, one in every aggregate state, plus noise that never shows."""
+    a, a_tasks, _ = await repo.create_job(
+        job(at=_at(0)), [task(f"https://www.example.com/a{i}", nodes=("n",)) for i in range(3)],
+        [])
+    b, _, _ = await repo.create_job(job(at=_at(1)), [
+        task("https://www.example.com/b", action=Action.PREFETCH, nodes=("n",))], [])
+    c, _, _ = await repo.create_job(job(at=_at(2)), [
+        task("https://www.example.com/c", action=Action.PREFETCH, nodes=("n",)),
+        task("https://www.example.com/c/", type=TargetType.PREFIX, nodes=("n",))], [])
+    d, _, _ = await repo.create_job(job(at=_at(3), source="huawei-cdn"), [
+        task("https://www.example.com/d1", nodes=()),
+        task("https://www.example.com/d2", nodes=())], [])
+    e, _, _ = await repo.create_job(job(at=_at(3), source="huawei-cdn"), [
+        task("https://www.example.com/e", action=Action.BLOCK, nodes=())], [])
+    claimed = {i.task_id: i for i in await claim_all(repo, _at(2))}  # a, b and c start
+    first, second, third = (claimed[t.id] for t in a_tasks)
+    await repo.record([ok(first), ok(second), fail(third)], _at(2))
+    f, (f1, _), _ = await repo.create_job(job(at=_at(4)), [
+        task("https://www.example.com/f1", nodes=("n",)),
+        task("https://www.example.com/f2", error_code="InvalidUrl")], [])
+    await repo.cancel_task("acme", f1.id, _at(4))
+    g, _, _ = await repo.create_job(job(at=_at(5), deadline=_at(6)),
+                                    [task("https://www.example.com/g", nodes=("n",))], [])
+    assert len(await repo.expire(_at(7))) == 1
+    await repo.create_job(job(at=_at(5)), [], [])  # a job without tasks is never listed
+    await repo.create_job(job(account="other", at=_at(0)), [task()], [])
+    return {"a": a.id, "b": b.id, "c": c.id, "d": d.id, "e": e.id, "f": f.id, "g": g.id}
+
+
+async def test_list_jobs_counts_tasks_per_state(repository: TaskRepository) -> None:
+    ids = await _seed_jobs(repository)
+    page = await repository.list_jobs(JobFilter(account_id="acme"), limit=100)
+    assert page.total == 7
+    name = {v: k for k, v in ids.items()}
+    got = {name[s.job.id]: (s.total, s.processing, s.succeeded, s.failed, s.action, s.type,
+                            s.status) for s in page.items}
+    busy, done, failed = JobStatus.PROCESSING, JobStatus.SUCCEEDED, JobStatus.FAILED
+    url, purge, prefetch = TargetType.URL, Action.PURGE, Action.PREFETCH
+    assert got == {
+        "a": (3, 0, 2, 1, purge, url, failed),  # one delivery failed for good
+        "b": (1, 1, 0, 0, prefetch, url, busy),  # running
+        "c": (2, 2, 0, 0, prefetch, url, busy),  # queued + running; first task: the prefetch
+        "d": (2, 0, 2, 0, purge, url, done),  # no node: settled at once
+        "e": (1, 0, 1, 0, Action.BLOCK, url, done),
+        "f": (2, 0, 0, 2, purge, url, failed),  # canceled + rejected at submit
+        "g": (1, 0, 0, 1, purge, url, failed),  # timed out
+    }
+    for summary in page.items:
+        stored = await repository.get_job("acme", summary.job.id)
+        assert stored is not None
+        assert summary.job == stored[0]
+    d, e = sorted([ids["d"], ids["e"]], reverse=True)  # same created_at: by id
+    assert [s.job.id for s in page.items] == [ids["g"], ids["f"], d, e, ids["c"], ids["b"],
+                                              ids["a"]]
+
+
+async def test_list_jobs_filters(repository: TaskRepository) -> None:
+    ids = await _seed_jobs(repository)
+    name = {v: k for k, v in ids.items()}
+
+    async def listed(account: str = "acme", **kw: Any) -> str:
+        page = await repository.list_jobs(JobFilter(account_id=account, **kw), limit=100)
+        assert page.total == len(page.items)
+        return "".join(name.get(s.job.id, "?") for s in page.items)
+
+    de = "de" if ids["d"] > ids["e"] else "ed"
+    assert await listed(actions=[Action.PURGE]) == "g" + "f" + "d" + "a"  # every task
+    assert await listed(actions=[Action.PURGE, Action.PREFETCH]) == "gfdcba"
+    assert await listed(actions=[Action.BLOCK, Action.UNBLOCK]) == "e"
+    assert await listed(actions=[]) == ""
+    assert await listed(types=[TargetType.URL]) == f"gf{de}ba"  # c has a prefix task
+    assert await listed(types=[TargetType.PREFIX]) == ""
+    assert await listed(types=[TargetType.URL, TargetType.PREFIX]) == f"gf{de}cba"
+    assert await listed(statuses=[JobStatus.PROCESSING]) == "cb"
+    assert await listed(statuses=[JobStatus.SUCCEEDED]) == de
+    assert await listed(statuses=[JobStatus.FAILED]) == "gfa"
+    assert await listed(statuses=[JobStatus.SUCCEEDED, JobStatus.FAILED]) == f"gf{de}a"
+    assert await listed(statuses=[]) == ""
+    assert await listed(job_ids=[ids["a"], ids["c"], "no-such-job"]) == "ca"
+    assert await listed(job_ids=[ids["b"]]) == "b"
+    assert await listed(job_ids=[]) == ""
+    assert await listed(sources=["huawei-cdn"]) == de
+    assert await listed(sources=["native", "huawei-cdn"]) == f"gf{de}cba"
+    assert await listed(created_from=_at(3)) == f"gf{de}"  # inclusive
+    assert await listed(created_to=_at(3)) == "cba"  # exclusive
+    assert await listed(created_from=_at(1), created_to=_at(2) + timedelta(microseconds=1)) == (
+        "cb")
+    assert await listed(actions=[Action.PURGE], statuses=[JobStatus.FAILED],
+                        created_from=_at(1)) == "gf"
+    assert await listed(account="other") == "?"
+    assert await listed(account="nobody") == ""
+
+
+async def test_list_jobs_orders_pages_and_counts(repository: TaskRepository) -> None:
+    ids = await _seed_jobs(repository)
+    name = {v: k for k, v in ids.items()}
+    flt = JobFilter(account_id="acme")
+    everything = (await repository.list_jobs(flt, limit=100)).items
+
+    def names(items: list[JobSummary]) -> str:
+        return "".join(name[s.job.id] for s in items)
+
+    by_total = await repository.list_jobs(flt, limit=100, order=JobOrder.TOTAL,
+                                          descending=False)
+    # totals b 1, e 1, g 1, c 2, d 2, f 2, a 3; ties by created_at, then id, ascending
+    assert names(by_total.items) == "begcdfa"
+    by_action = await repository.list_jobs(flt, limit=100, order=JobOrder.ACTION)
+    de = "de" if ids["d"] > ids["e"] else "ed"
+    assert names(by_action.items) == "gfda" + "cb" + "e"  # purge > prefetch > block
+    assert names((await repository.list_jobs(flt, limit=100, descending=False)).items) == (
+        f"abc{de[::-1]}fg")
+    keys: dict[JobOrder, Any] = {
+        JobOrder.CREATED_AT: lambda s: s.job.created_at, JobOrder.ACTION: lambda s: s.action,
+        JobOrder.TOTAL: lambda s: s.total, JobOrder.PROCESSING: lambda s: s.processing,
+        JobOrder.SUCCEEDED: lambda s: s.succeeded, JobOrder.FAILED: lambda s: s.failed}
+    for order, key in keys.items():
+        for descending in (True, False):
+            expected = sorted(everything, key=lambda s: (key(s), s.job.created_at, s.job.id),
+                              reverse=descending)
+            full = await repository.list_jobs(flt, limit=100, order=order,
+                                              descending=descending)
+            assert names(full.items) == names(expected), (order, descending)
+            page = await repository.list_jobs(flt, limit=2, offset=3, order=order,
+                                              descending=descending)
+            assert (names(page.items), page.total) == (names(expected[3:5]), 7)
+    past = await repository.list_jobs(flt, limit=5, offset=7)
+    assert (past.items, past.total) == ([], 7)
+    none = await repository.list_jobs(flt, limit=0)
+    assert (none.items, none.total) == ([], 7)
+    last = await repository.list_jobs(JobFilter(account_id="acme", statuses=[
+        JobStatus.FAILED]), limit=2, offset=2, order=JobOrder.FAILED)
+    assert (names(last.items), last.total) == ("a", 3)  # f (2 failed), then g and a (1)
 
 
 # -- claim -----------------------------------------------------------------------------
@@ -608,6 +764,51 @@ async def test_block_tasks_maintain_block_rules(repository: TaskRepository) -> N
     (rule,) = await repository.block_rules("acme", later)
     assert (rule.url, rule.task_id, rule.created_at, rule.expires_at) == (
         a, reblock.id, later, later + HOUR)
+
+
+async def test_list_block_rules_filters_pages_and_counts(repository: TaskRepository) -> None:
+    urls = [f"https://www.example.com/Img/{i}.png" for i in range(5)]
+    for i, url in enumerate(urls):  # one job a second; rule 4 expires after 10 minutes
+        expires = T0 + timedelta(minutes=10) if i == 4 else None
+        await repository.create_job(job(at=T0 + timedelta(seconds=i)), [
+            task(url, action=Action.BLOCK, block_expires_at=expires)], [])
+    await repository.create_job(job(at=T0 + timedelta(seconds=2)), [
+        task("https://cdn.example.org/x%", domain="cdn.example.org", action=Action.BLOCK)], [])
+    await repository.create_job(job(account="other"), [task(urls[0], action=Action.BLOCK)], [])
+    now = T0 + timedelta(minutes=1)
+
+    async def listed(limit: int = 50, offset: int = 0, at: datetime = now,
+                     **kw: Any) -> tuple[list[str], int]:
+        page = await repository.list_block_rules(BlockRuleFilter(account_id="acme", **kw), at,
+                                                 limit=limit, offset=offset)
+        assert all(r.account_id == "acme" for r in page.items)
+        return [r.url.rsplit("/", 1)[-1] for r in page.items], page.total
+
+    newest_first = ["4.png", "3.png", "x%", "2.png", "1.png", "0.png"]  # ties: newest task
+    assert await listed() == (newest_first, 6)
+    assert [r.url for r in await repository.block_rules("acme", now)] == [
+        r.url for r in (await repository.list_block_rules(
+            BlockRuleFilter(account_id="acme"), now, limit=50)).items]
+    assert await listed(at=T0 + HOUR) == (newest_first[1:], 5)  # expired rules are gone
+    assert await listed(url_equals=urls[3]) == (["3.png"], 1)
+    assert await listed(url_equals=urls[3].upper()) == ([], 0)
+    assert await listed(url_contains="/Img/") == (newest_first[:2] + newest_first[3:], 5)
+    assert await listed(url_contains="/img/") == ([], 0)  # case-sensitive
+    assert await listed(url_contains="%") == (["x%"], 1)  # no LIKE wildcards
+    assert await listed(created_from=T0 + timedelta(seconds=2)) == (newest_first[:4], 4)
+    assert await listed(created_to=T0 + timedelta(seconds=2)) == (["1.png", "0.png"], 2)
+    assert await listed(created_from=T0 + timedelta(seconds=1),
+                        created_to=T0 + timedelta(seconds=3), url_contains=".png") == (
+        ["2.png", "1.png"], 2)
+    assert await listed(limit=2) == (newest_first[:2], 6)
+    assert await listed(limit=2, offset=4) == (newest_first[4:], 6)
+    assert await listed(limit=4, offset=4) == (newest_first[4:], 6)
+    assert await listed(limit=2, offset=6) == ([], 6)
+    assert await listed(limit=0) == ([], 6)
+    assert await listed(url_equals="https://nowhere.example/") == ([], 0)
+    nobody = await repository.list_block_rules(BlockRuleFilter(account_id="nobody"), now,
+                                               limit=10)
+    assert (nobody.items, nobody.total) == ([], 0)
 
 
 async def test_prune_removes_old_finished_jobs_and_expired_rules(

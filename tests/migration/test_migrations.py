@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 
 from cdnctl.storage import create_engine
 from cdnctl.storage.migrations import current_version, migrations, upgrade
-from cdnctl.storage.schema import metadata, schema_version
+from cdnctl.storage.schema import jobs, metadata, schema_version, tasks
+from cdnctl.storage.schema import sites as sites_table
 
 LATEST = [m.label for m in migrations("sqlite")]
 
@@ -78,7 +79,8 @@ def test_upgrade_creates_the_schema_once_then_is_a_no_op(
 ) -> None:
     engine = new_engine()
     assert current_version(engine) is None
-    assert upgrade(engine) == LATEST == ["0001_initial_schema"]
+    assert upgrade(engine) == LATEST == [
+        "0001_initial_schema", "0002_jobs_by_account", "0003_task_sites"]
     assert upgrade(engine) == []
     assert current_version(engine) == len(LATEST)
     with engine.connect() as conn:
@@ -136,3 +138,49 @@ def test_a_database_newer_than_the_code_is_refused(new_engine: Callable[[], Engi
 def test_every_dialect_has_the_same_migrations() -> None:
     assert [m.label for m in migrations("postgresql")] == LATEST
     assert all(m.statements() for m in migrations("sqlite") + migrations("postgresql"))
+
+
+def test_version_3_gives_existing_tasks_their_site(new_engine: Callable[[], Engine]) -> None:
+    """Tasks written before ``tasks.site_id`` existed get the site the directory would
+    give them: exact domain, else the longest ``*.`` suffix; an "all" purge its named
+    site; an account-wide tag the account's only site (none if it has several)."""
+    engine = new_engine()
+    assert upgrade(engine, to=2) == LATEST[:2]
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    sites = [(1, "acme", "example.com", ["www.example.com", "*.img.example.com"]),
+             (2, "acme", "shop", ["shop.example.net", "*.example.net"]),
+             (3, "acme", "cdn", ["*.cdn.example.net"]),
+             (4, "solo", "solo", ["solo.example"])]
+    rows = [  # account, type, target, domain, expected site
+        ("acme", "url", "http://www.example.com/a", "www.example.com", 1),
+        ("acme", "url", "http://a.img.example.com/a", "a.img.example.com", 1),
+        ("acme", "prefix", "http://x.cdn.example.net/", "x.cdn.example.net", 3),
+        ("acme", "host", "y.example.net", "y.example.net", 2),
+        ("acme", "url", "http://shop.example.net/", "shop.example.net", 2),
+        ("acme", "url", "http://img.example.com/", "img.example.com", None),
+        ("acme", "url", "http://www.unknown.org/", "www.unknown.org", None),
+        ("acme", "all", "shop", None, 2),
+        ("acme", "tag", "t1", None, None),  # three sites: account-wide
+        ("acme", "tag", "t1", "www.example.com", 1),
+        ("solo", "tag", "t1", None, 4),
+        ("solo", "all", "gone", None, None),
+        ("other", "url", "http://www.example.com/b", "www.example.com", None),
+    ]
+    with engine.begin() as conn:
+        conn.execute(sites_table.insert(), [
+            {"id": i, "account_id": a, "name": n, "zone_id": f"z{i}", "domains": d, "pool": "p"}
+            for i, a, n, d in sites])
+        for account in ("acme", "solo", "other"):
+            conn.execute(jobs.insert().values(
+                id=f"job-{account}", account_id=account, created_at=at, source="native",
+                request_id="r", fingerprint="", task_count=1))
+        conn.execute(tasks.insert(), [
+            {"id": n, "job_id": f"job-{a}", "account_id": a, "action": "purge", "type": t,
+             "target": target, "domain": domain, "method": "delete", "state": "succeeded",
+             "created_at": at, "updated_at": at, "deadline": at, "deliveries_total": 0,
+             "source": "native"}
+            for n, (a, t, target, domain, _) in enumerate(rows, start=1)])
+    assert upgrade(engine) == LATEST[2:]
+    with engine.connect() as conn:
+        found = dict(conn.execute(select(tasks.c.id, tasks.c.site_id).order_by(tasks.c.id)).all())
+    assert [found[n] for n in range(1, len(rows) + 1)] == [r[-1] for r in rows]

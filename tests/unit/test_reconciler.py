@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from cdnctl.core.directory import Directory
 from cdnctl.core.edge import EdgeUnreachableError, NodeHealth
 from cdnctl.core.model import Account, Action, Node, Site, TargetType
@@ -75,8 +73,7 @@ async def test_periodic_resync_and_failed_reapply_retries():
     assert done.failed == 1  # will be retried: the node is marked not up
     (done,) = await rec.tick()
     assert (done.applied, done.failed) == (2, 0)
-    rec.resync_interval = 0.0
-    time.sleep(0.001)
+    rec.resync_interval = 0.0  # every tick is now a full re-sync
     (done,) = await rec.tick()
     assert done.applied == 2
 

@@ -247,7 +247,7 @@ async def blocks(request: Request) -> Response:
     only(request, ("limit", "offset"))
     limit = integer(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = integer(request, "offset", 0, 0, 10**9)
-    rules = await rt.repo.block_rules(account.id, rt.clock.now(), limit=limit, offset=offset)
+    rules = await rt.service.blocks(account, limit=limit, offset=offset)
     return ok(BlockList(blocks=[block_out(b) for b in rules]))
 
 

@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 
 from cdnctl.api.app import create_app
 from cdnctl.api.dialects.huawei_cdn import DIALECT, HuaweiCdnDialect
-from cdnctl.api.dialects.huawei_cdn._jobs import JobFilter, JobPage, list_jobs
 from cdnctl.app import Runtime, make_worker
 from cdnctl.testing import FrozenClock
 from tests.dialects.huawei.huawei_harness import inprocess_runtime
@@ -177,19 +176,3 @@ def test_dialect_contract():
     assert DIALECT.claims(None, {}) is False  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="day_seconds"):
         HuaweiCdnDialect(day_seconds=0)
-
-
-async def test_list_jobs_uses_the_port_when_the_service_has_it():
-    calls: list[dict[str, Any]] = []
-    page = JobPage(items=[], total=7)
-
-    class WithPort:
-        async def jobs(self, flt: JobFilter, **kw: Any) -> JobPage:
-            calls.append({"flt": flt, **kw})
-            return page
-
-    flt = JobFilter(account_id="1001")
-    got = await list_jobs(WithPort(), None, flt, limit=5, offset=2)  # type: ignore[arg-type]
-    assert got is page
-    assert calls == [{"flt": flt, "limit": 5, "offset": 2, "order": "created_at",
-                      "descending": True}]

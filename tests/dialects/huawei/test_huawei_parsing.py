@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cdnctl.api.dialects.huawei_cdn import errors, parsing, rendering
-from cdnctl.api.dialects.huawei_cdn._jobs import JobOrder, JobStatus, JobSummary, summarize
+from cdnctl.api.dialects.huawei_cdn._jobs import summarize
 from cdnctl.auth.signatures import SignatureError
 from cdnctl.core.errors import (
     AuthError,
@@ -31,6 +31,7 @@ from cdnctl.core.model import (
     Task,
     TaskState,
 )
+from cdnctl.core.ports import JobOrder, JobStatus, JobSummary
 from cdnctl.core.quotas import QuotaStatus
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

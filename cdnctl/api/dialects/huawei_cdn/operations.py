@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from cdnctl.api.dialects.huawei_cdn import parsing, rendering
-from cdnctl.api.dialects.huawei_cdn._jobs import JobFilter, list_jobs, summarize
+from cdnctl.api.dialects.huawei_cdn._jobs import summarize
 from cdnctl.api.dialects.huawei_cdn.errors import not_found
 from cdnctl.core.errors import NotFoundError, ValidationError
 from cdnctl.core.model import (
     Account,
     Action,
-    BlockRule,
     Method,
     QuotaKind,
     TargetType,
     Task,
     TaskSpec,
 )
+from cdnctl.core.ports import BlockRuleFilter, JobFilter
 from cdnctl.core.service import Submission
 from cdnctl.core.targets import parse_url
 
@@ -47,7 +47,6 @@ HUAWEI_DAILY: Mapping[QuotaKind, int] = {
 }
 _HISTORY_ACTIONS = frozenset({Action.PURGE, Action.PREFETCH})
 _HISTORY_TYPES = frozenset({TargetType.URL, TargetType.PREFIX})
-_BLOCK_PAGE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +117,7 @@ async def list_access_control_task(call: Call) -> dict[str, object]:
     service = call.runtime.service
     flt = JobFilter(account_id=call.account.id, actions=[Action.BLOCK, Action.UNBLOCK],
                     statuses=q.statuses, created_from=q.window.start, created_to=q.window.end)
-    page = await list_jobs(service, call.account, flt, limit=q.limit, offset=q.offset)
+    page = await service.jobs(flt, limit=q.limit, offset=q.offset)
     items = []
     for summary in page.items:
         _, tasks = await service.job(call.account, summary.job.id)
@@ -128,38 +127,27 @@ async def list_access_control_task(call: Call) -> dict[str, object]:
 
 async def list_ban_url(call: Call) -> dict[str, object]:
     q = parsing.parse_ban_urls(call.query)
-    wanted = _url_forms(q.url) if q.url else None
-    rules = [r for r in await _active_blocks(call)
-             if q.window.contains(r.created_at) and (wanted is None or r.url in wanted)]
-    return {"total": len(rules),
-            "ban_urls": [rendering.ban_url(r) for r in rules[q.offset:q.offset + q.limit]]}
+    flt = BlockRuleFilter(account_id=call.account.id,
+                          url_equals=_canonical(q.url) if q.url else None,
+                          created_from=q.window.start, created_to=q.window.end)
+    page = await call.runtime.service.block_rules(flt, limit=q.limit, offset=q.offset)
+    return {"total": page.total, "ban_urls": [rendering.ban_url(r) for r in page.items]}
 
 
-async def _active_blocks(call: Call) -> list[BlockRule]:
-    """Every active rule of the account, newest first (the port pages, but cannot filter)."""
-    rules: list[BlockRule] = []
-    while True:
-        chunk = await call.runtime.repo.block_rules(call.account.id, call.now,
-                                                    limit=_BLOCK_PAGE, offset=len(rules))
-        rules.extend(chunk)
-        if len(chunk) < _BLOCK_PAGE:
-            return rules
-
-
-def _url_forms(url: str) -> set[str]:
-    """The URL as given and in the canonical form block rules are stored in."""
-    forms = {url}
+def _canonical(url: str) -> str:
+    """The URL in the canonical form block rules are stored in (as given if it does not
+    parse: then it matches no rule)."""
     with contextlib.suppress(ValidationError):
-        forms.add(parse_url(url)[0])
-    return forms
+        return parse_url(url)[0]
+    return url
 
 
 async def show_history_tasks(call: Call) -> dict[str, object]:
     q = parsing.parse_history(call.query)
     flt = JobFilter(account_id=call.account.id, actions=q.actions, types=[q.type],
                     statuses=q.statuses, created_from=q.window.start, created_to=q.window.end)
-    page = await list_jobs(call.runtime.service, call.account, flt, limit=q.limit,
-                           offset=q.offset, order=q.order, descending=q.descending)
+    page = await call.runtime.service.jobs(flt, limit=q.limit, offset=q.offset, order=q.order,
+                                           descending=q.descending)
     return {"total": page.total, "tasks": [rendering.history_task(s) for s in page.items]}
 
 

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from cdnctl.api.dialects.huawei_cdn._jobs import JobOrder, JobStatus
 from cdnctl.api.dialects.huawei_cdn.errors import HuaweiError, cdn_error, param_error
 from cdnctl.core.model import Action, Method, TargetType
+from cdnctl.core.ports import JobOrder, JobStatus
 
 MAX_URLS = 1000  # refresh (file), preheat, ban / unban: per call
 MAX_DIRECTORIES = 100  # refresh (directory): per call

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from cdnctl.api.dialects.huawei_cdn._jobs import JobStatus, JobSummary
 from cdnctl.api.dialects.huawei_cdn.parsing import to_ms
 from cdnctl.core.model import Action, BlockRule, QuotaKind, TargetType, Task, TaskState
+from cdnctl.core.ports import JobStatus, JobSummary
 from cdnctl.core.quotas import QuotaStatus
 
 URL_STATUS: Mapping[TaskState, str] = {

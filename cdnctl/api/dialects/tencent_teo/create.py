@@ -73,12 +73,14 @@ def _spec(call: Call, site: Site | None, action: Action, ttype: TargetType, raw:
     return spec
 
 
-def _tag_spec(call: Call, raw: str, host: str | None, method: Method) -> TaskSpec:
-    """A cache-tag purge on one host (the core's tag targets carry no host of their own;
-    the edges scope a tag purge to the task's domain, ``None`` meaning every host)."""
+def _host_tag_spec(call: Call, raw: str, host: str, method: Method) -> TaskSpec:
+    """A cache-tag purge on one host of a zone (``CacheTag.Domains`` naming only some of
+    the zone's domains): the edges scope a tag purge to the task's domain."""
     service = call.runtime.service
     parsed = service.target(call.account, TargetType.TAG, raw)
-    target = Target(type=TargetType.TAG, value=parsed.value, domain=host, raw=raw)
+    owner = call.runtime.directory.site_for_host(host)
+    target = Target(type=TargetType.TAG, value=parsed.value, domain=host, raw=raw,
+                    site_id=owner.id if owner is not None else None)
     needed = Capability.needed(Action.PURGE, TargetType.TAG, method)
     lacking = call.runtime.directory.capable(service.nodes_for(call.account.id, target), needed)
     if lacking:
@@ -87,17 +89,30 @@ def _tag_spec(call: Call, raw: str, host: str | None, method: Method) -> TaskSpe
     return TaskSpec(action=Action.PURGE, target=target, method=method)
 
 
+def _tag_specs(call: Call, site: Site | None, raw: str, hosts: list[str] | None,
+               method: Method) -> list[TaskSpec]:
+    """One task per tag scoped to the zone's site (every domain of the zone; for
+    ``ZoneId=*``, the core's account-wide tag purge), or one per (tag, host) when
+    ``CacheTag.Domains`` names only some of the zone's domains."""
+    if hosts is None:
+        return [call.runtime.service.spec(call.account, Action.PURGE, TargetType.TAG, raw,
+                                          method=method, site=site)]
+    return [_host_tag_spec(call, raw, host, method) for host in hosts]
+
+
 def _tag_hosts(call: Call, site: Site | None, cache_tag: list[str] | None
-               ) -> list[str | None]:
-    """The hosts a tag purge covers: ``CacheTag.Domains`` (each must be the zone's), else
-    every domain of the zone; for ``ZoneId=*`` without domains, every host (``None``)."""
-    if cache_tag:
-        hosts = list(dict.fromkeys(h.strip().lower().rstrip(".") for h in cache_tag))
-        for host in hosts:
-            if not call.in_zone(site, host):
-                raise err.from_core(_zone_refusal(host, site))
-        return list(hosts)
-    return [None] if site is None else list(site.domains)
+               ) -> list[str] | None:
+    """The ``CacheTag.Domains`` (each must be the zone's), or ``None`` for the whole zone:
+    when they are absent, or name every domain of the zone."""
+    if not cache_tag:
+        return None
+    hosts = list(dict.fromkeys(h.strip().lower().rstrip(".") for h in cache_tag))
+    for host in hosts:
+        if not call.in_zone(site, host):
+            raise err.from_core(_zone_refusal(host, site))
+    if site is not None and set(hosts) == set(site.domains):
+        return None
+    return hosts
 
 
 async def _submit(call: Call, zone_id: str, specs: list[TaskSpec],
@@ -169,7 +184,7 @@ async def create_purge_task(call: Call) -> dict[str, Any]:
     else:
         raws = _targets(call, type_name)
         _batch(table, type_name, len(raws))
-    hosts = _tag_hosts(call, site, tag_domains) if ttype is TargetType.TAG else [None]
+    hosts = _tag_hosts(call, site, tag_domains) if ttype is TargetType.TAG else None
 
     specs: list[TaskSpec] = []
     failures: list[tuple[str, CdnctlError]] = []
@@ -177,7 +192,7 @@ async def create_purge_task(call: Call) -> dict[str, Any]:
         text = encode_url(raw) if encode and ttype in (TargetType.URL, TargetType.PREFIX) else raw
         try:
             if ttype is TargetType.TAG:
-                specs.extend([_tag_spec(call, text, h, method or Method.DELETE) for h in hosts])
+                specs.extend(_tag_specs(call, site, text, hosts, method or Method.DELETE))
             else:
                 spec = _spec(call, site, Action.PURGE, ttype, text, method)
                 if ttype is TargetType.ALL:  # shown as the zone, not the domain naming it

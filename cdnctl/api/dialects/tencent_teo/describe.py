@@ -1,17 +1,17 @@
 """``DescribePurgeTasks`` and ``DescribePrefetchTasks``: one ``Task`` row per target,
 newest first, filtered, paged by ``Offset``/``Limit``.
 
-A zone's tasks are those on its domains (and on hosts under its ``*.`` domains),
-plus (purges) its ``purge_all`` tasks, which carry no domain and are found by the
-site they name; the sets are disjoint and merged by id when several are non-empty.
+A zone's tasks are the tasks of its site (``TaskFilter.site_ids``): those on its
+domains and on hosts under its ``*.`` domains, its ``purge_all`` tasks and the cache-tag
+purges scoped to it, whichever API submitted them.
 """
 
 # ruff: noqa: RUF001  (Chinese messages use full-width punctuation)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,13 +22,11 @@ from cdnctl.api.dialects.tencent_teo.parsing import Params
 from cdnctl.api.dialects.tencent_teo.quotas import PURGE_TYPES
 from cdnctl.core.model import Action, Site, TargetType, Task, TaskState
 from cdnctl.core.ports import TaskFilter
-from cdnctl.core.targets import domain_matcher
 
 KEYS = ("ZoneId", "StartTime", "EndTime", "Offset", "Limit", "Filters")
 MAX_LIMIT = 1000
 MAX_SPAN = timedelta(days=7)
 MAX_VALUES = 20
-MAX_SCAN = 10_000  # rows examined for hosts under a zone's wildcard domains
 _T = TaskState
 STATUSES: Mapping[str, tuple[TaskState, ...]] = {
     "processing": (_T.QUEUED, _T.RUNNING),
@@ -160,76 +158,26 @@ def _window(p: Params, query: Query) -> tuple[datetime | None, datetime | None]:
     return start, end + timedelta(microseconds=1)  # EndTime is inclusive
 
 
-@dataclass(frozen=True)
-class Part:
-    """One task filter of the union; ``keep``: rows must also pass it (found by scanning)."""
-
-    flt: TaskFilter
-    keep: Callable[[Task], bool] | None = None
-
-
-def filters(call: Call, site: Site, kind: Kind, q: Query,
-            window: tuple[datetime | None, datetime | None]) -> list[Part]:
-    """The parts whose (disjoint) union is the answer: tasks on the zone's domains; on
-    hosts under its ``*.`` domains (scanned: the task filter has no suffix match); and,
-    for purges, its ``purge_all`` tasks (no domain; found by the site they name)."""
+def task_filter(call: Call, site: Site, kind: Kind, q: Query,
+                window: tuple[datetime | None, datetime | None]) -> TaskFilter:
+    """The zone's tasks of this kind that pass the query's filters."""
     types: Sequence[TargetType] | None = q.types
     if kind.action is Action.PURGE and types is None:
         types = list(PURGE_TYPES.values())  # regex/ignore-params purges have no EO name
-    base = TaskFilter(
-        account_id=call.account.id, job_id=q.job_id, states=q.states, actions=[kind.action],
-        types=types, target_contains=q.target if q.fuzzy else None,
+    return TaskFilter(
+        account_id=call.account.id, site_ids=[site.id], job_id=q.job_id, states=q.states,
+        actions=[kind.action], types=types, domains=q.domains,
+        target_contains=q.target if q.fuzzy else None,
         target_equals=None if q.fuzzy else q.target,
         created_from=window[0], created_to=window[1])
-    listed = list(site.domains)
-    if q.domains is not None:
-        in_zone = domain_matcher(listed)
-        listed = [d for d in q.domains if in_zone(d)]
-    out = [Part(replace(base, domains=listed))] if listed else []
-    wild = [d for d in site.domains if d.startswith("*.")]
-    if wild and q.domains is None:
-        under, exact = domain_matcher(wild), frozenset(site.domains)
-
-        def keep(task: Task) -> bool:
-            return task.domain is not None and task.domain not in exact and under(task.domain)
-
-        narrowed = replace(base, target_contains=wild[0][1:]) if (
-            len(wild) == 1 and q.target is None) else base
-        out.append(Part(narrowed, keep))
-    wants_all = types is None or TargetType.ALL in types
-    if kind.action is Action.PURGE and wants_all and q.domains is None:
-        name = site.name
-        if q.target is None or (q.target in name if q.fuzzy else q.target == name):
-            out.append(Part(replace(base, types=[TargetType.ALL], target_contains=None,
-                                    target_equals=name)))
-    return out
 
 
-async def page(call: Call, parts: list[Part], offset: int, limit: int
-               ) -> tuple[int, list[Task]]:
+async def page(call: Call, flt: TaskFilter, offset: int, limit: int) -> tuple[int, list[Task]]:
     service = call.runtime.service
-    counts: list[int] = []
-    scanned: dict[int, list[Task]] = {}
-    for i, part in enumerate(parts):
-        if part.keep is None:
-            counts.append(await service.count(part.flt))
-            continue
-        found = (await service.tasks(part.flt, limit=MAX_SCAN)).items
-        scanned[i] = [t for t in found if part.keep(t)]
-        counts.append(len(scanned[i]))
-    total = sum(counts)
-    live = [i for i, n in enumerate(counts) if n]
-    if not live or limit == 0:
+    total = await service.count(flt)
+    if limit == 0 or offset >= total:
         return total, []
-    if len(live) == 1 and live[0] not in scanned:
-        return total, (await service.tasks(parts[live[0]].flt, limit=limit,
-                                           offset=offset)).items
-    rows: list[Task] = []
-    for i in live:
-        rows.extend(scanned[i] if i in scanned
-                    else (await service.tasks(parts[i].flt, limit=offset + limit)).items)
-    rows.sort(key=lambda t: t.id, reverse=True)
-    return total, rows[offset:offset + limit]
+    return total, (await service.tasks(flt, limit=limit, offset=offset)).items
 
 
 async def describe(call: Call, kind: Kind) -> dict[str, Any]:
@@ -247,7 +195,7 @@ async def describe(call: Call, kind: Kind) -> dict[str, Any]:
     window = _window(p, query)
     site = call.zone(zone_id, allow_all=False)
     assert site is not None
-    total, rows = await page(call, filters(call, site, kind, query, window), offset, limit)
+    total, rows = await page(call, task_filter(call, site, kind, query, window), offset, limit)
     return {"TotalCount": total, "Tasks": [rendering.task(t) for t in rows]}
 
 
