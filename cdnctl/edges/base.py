@@ -1,23 +1,23 @@
-"""What every HTTP edge adapter shares: error mapping, the session, status rules.
+"""What every HTTP edge adapter shares: error mapping, the connection pool, status rules.
 
-:func:`map_errors` is the single place where aiohttp / asyncio / OS failures
+:func:`map_errors` is the single place where HTTP client / asyncio / OS failures
 become the core :class:`~cdnctl.core.edge.EdgeError` tree (most specific class
 first, always chained with ``from``).  :class:`HttpEdge` owns one
-:class:`aiohttp.ClientSession` per adapter with a keep-alive connection pool
-(``limit_per_host`` from the node options, default 8) and turns a target URL
+:class:`cdnctl.edges._http.Pool` per adapter: keep-alive connections to the node
+(``limit_per_host`` from the node options, default 8), and turns a target URL
 into the ``Host`` header and request path the cache node expects.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from multidict import CIMultiDictProxy
+import h11
 from yarl import URL
 
 from cdnctl.core.edge import (
@@ -31,9 +31,15 @@ from cdnctl.core.edge import (
     EdgeUnsupportedError,
     NodeHealth,
     OriginError,
-    TransientEdgeError,
 )
 from cdnctl.core.model import Capability, Node, TargetType
+from cdnctl.edges._http import (
+    ConnectError,
+    Headers,
+    InvalidRequestError,
+    Pool,
+    ServerDisconnectedError,
+)
 
 DEFAULT_LIMIT_PER_HOST = 8
 USER_AGENT = "cdnctl-edge/0.1"
@@ -49,20 +55,18 @@ def map_errors(node_name: str) -> Iterator[None]:
         yield
     except EdgeError:
         raise
-    except TimeoutError as exc:  # asyncio.TimeoutError, aiohttp.ServerTimeoutError & co.
+    except TimeoutError as exc:  # the request's total timeout (asyncio.timeout)
         raise EdgeTimeoutError(f"{node_name}: no answer in time ({_text(exc)})") from exc
-    except aiohttp.InvalidURL as exc:
-        raise EdgeRejectedError(f"{node_name}: invalid URL {_text(exc)}") from exc
-    except aiohttp.ClientConnectorError as exc:  # refused, unroutable, DNS
+    except InvalidRequestError as exc:  # bad method, target or header: cannot be sent
+        raise EdgeRejectedError(f"{node_name}: invalid request ({_text(exc)})") from exc
+    except ConnectError as exc:  # refused, unroutable, DNS, TLS handshake
         raise EdgeUnreachableError(f"{node_name}: cannot connect ({_text(exc)})") from exc
-    except aiohttp.ServerDisconnectedError as exc:
+    except ServerDisconnectedError as exc:  # closed/reset before any byte of the answer
         raise EdgeUnreachableError(f"{node_name}: connection closed ({_text(exc)})") from exc
-    except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
+    except h11.ProtocolError as exc:  # bad status line or headers, bad framing, truncated
         raise EdgeServerError(f"{node_name}: malformed answer ({_text(exc)})") from exc
-    except OSError as exc:  # aiohttp.ClientOSError, ConnectionResetError, ...
+    except OSError as exc:  # ConnectionResetError mid-answer, ...
         raise EdgeUnreachableError(f"{node_name}: connection error ({_text(exc)})") from exc
-    except aiohttp.ClientError as exc:
-        raise TransientEdgeError(f"{node_name}: HTTP client error ({_text(exc)})") from exc
 
 
 def _text(exc: BaseException) -> str:
@@ -132,7 +136,7 @@ def block_span(op: EdgeOp) -> str:
 @dataclass(frozen=True, slots=True)
 class Reply:
     status: int
-    headers: CIMultiDictProxy[str]
+    headers: Headers  # case-insensitive
     text: str  # the start of the body (for messages)
 
     def header(self, name: str) -> str:
@@ -182,62 +186,41 @@ class HttpEdge:
         self.node = node
         self.timeout = float(timeout)
         self.options: Mapping[str, Any] = node.options
-        self.base = str(URL(node.url).origin())
+        url = URL(node.url)
+        self.base = str(url.origin())
         self.limit_per_host = int(self.options.get("limit_per_host", DEFAULT_LIMIT_PER_HOST))
         if self.limit_per_host < 1:
             raise ValueError(f"node {node.name}: limit_per_host must be >= 1")
         # Below Varnish's timeout_idle (5 s) so we rarely reuse a connection it closed.
         self.keepalive_timeout = float(self.options.get("keepalive_timeout", 4.0))
-        self._session: aiohttp.ClientSession | None = None
+        self._address = (url.raw_host or "localhost", url.port or 80, url.scheme == "https")
+        self._pool: Pool | None = None
 
-    def _client(self) -> aiohttp.ClientSession:
-        """The adapter's session, created on first use inside the running loop."""
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit_per_host=self.limit_per_host,
-                                             keepalive_timeout=self.keepalive_timeout)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                headers={"User-Agent": USER_AGENT},
-                skip_auto_headers=("Accept-Encoding",),  # the cache keys variants on it
-                auto_decompress=False,
-            )
-        return self._session
+    def _client(self) -> Pool:
+        """The adapter's connection pool (connections are opened on first use)."""
+        if self._pool is None:
+            host, port, tls = self._address
+            self._pool = Pool(host, port, limit=self.limit_per_host,
+                              keepalive_timeout=self.keepalive_timeout,
+                              ssl=ssl.create_default_context() if tls else None,
+                              user_agent=USER_AGENT, keep=DETAIL_CHARS)
+        return self._pool
 
     async def request(self, method: str, path_qs: str, *, host: str,
                       headers: Mapping[str, str] | None = None,
                       total_seconds: float | None = None) -> Reply:
         """Send one request to the node; the body is always read to the end.
 
-        ``total_seconds`` overrides the adapter timeout for this request."""
-        all_headers = {**(headers or {}), "Host": host}
-        url = URL(self.base + path_qs, encoded=True)
-        extra: dict[str, Any] = {}
-        if total_seconds is not None:
-            extra["timeout"] = aiohttp.ClientTimeout(total=total_seconds)
-        for attempt in (1, 2):
-            try:
-                with map_errors(self.name):
-                    return await self._send(method, url, all_headers, extra)
-            except EdgeUnreachableError as exc:
-                # The node closed the connection before answering (typically a
-                # keep-alive connection it timed out just as we reused it).  Every
-                # cdnctl operation is safe to repeat, so try once more at once.
-                if attempt == 2 or not isinstance(exc.__cause__,
-                                                  aiohttp.ServerDisconnectedError):
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _send(self, method: str, url: URL, headers: Mapping[str, str],
-                    extra: dict[str, Any]) -> Reply:
-        async with self._client().request(method, url, headers=headers,
-                                          allow_redirects=False, **extra) as resp:
-            head = b""
-            async for chunk in resp.content.iter_chunked(65536):
-                if len(head) < DETAIL_CHARS:
-                    head += chunk[: DETAIL_CHARS - len(head)]
-            text = " ".join(head.decode("utf-8", "replace").split())
-            return Reply(resp.status, resp.headers, text)
+        ``total_seconds`` overrides the adapter timeout for this request.  A connection
+        the node closes before answering (typically a kept-alive one it timed out just
+        as we reused it) is retried once on a new connection: every cdnctl operation is
+        safe to repeat."""
+        with map_errors(self.name):
+            resp = await self._client().request(
+                method, path_qs, host=host, headers=headers,
+                total_seconds=self.timeout if total_seconds is None else total_seconds)
+        text = " ".join(resp.body.decode("utf-8", "replace").split())
+        return Reply(resp.status, resp.headers, text)
 
     async def prefetch(self, op: EdgeOp, method: str) -> EdgeResult:
         """Fetch ``op.target`` through the node with the prefetch marker (forced miss,
@@ -266,6 +249,6 @@ class HttpEdge:
                           detail=f"HTTP {reply.status} without the cdnctl health marker")
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None

@@ -1,13 +1,15 @@
-"""map_errors, status rules, URL/regex helpers and checks done before any I/O."""
+"""map_errors (also through an adapter, against tiny servers), status rules, URL/regex
+helpers and checks done before any I/O."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from unittest.mock import Mock
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
 
-import aiohttp
+import h11
 import pytest
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from cdnctl.core.edge import (
     EdgeError,
@@ -18,31 +20,34 @@ from cdnctl.core.edge import (
     EdgeUnreachableError,
     EdgeUnsupportedError,
     OriginError,
-    TransientEdgeError,
 )
 from cdnctl.core.model import Action, Method, Node, TargetType
 from cdnctl.edges import create_edge
+from cdnctl.edges._http import (
+    ConnectError,
+    Headers,
+    InvalidRequestError,
+    ServerDisconnectedError,
+)
 from cdnctl.edges.base import Reply, check_status, map_errors, prefetch_result, split_url
 from cdnctl.edges.varnish import split_url_regex, vcl_regex
-
-CONN_KEY = SimpleNamespace(host="node", port=6081, ssl=True, is_ssl=False)
 
 
 @pytest.mark.parametrize(("exc", "expected"), [
     (TimeoutError(), EdgeTimeoutError),
-    (aiohttp.ServerTimeoutError("read timeout"), EdgeTimeoutError),
-    (aiohttp.ConnectionTimeoutError("connect timeout"), EdgeTimeoutError),
-    (aiohttp.ClientConnectorError(CONN_KEY, OSError(111, "Connection refused")),  # type: ignore[arg-type]
+    (ConnectError("cannot connect to node:6081: Connection refused"), EdgeUnreachableError),
+    (ConnectionRefusedError(111, "Connection refused"), EdgeUnreachableError),
+    (socket.gaierror(-2, "Name or service not known"), EdgeUnreachableError),
+    (ServerDisconnectedError("server closed the connection before answering"),
      EdgeUnreachableError),
-    (aiohttp.ServerDisconnectedError(), EdgeUnreachableError),
-    (aiohttp.ClientOSError(104, "Connection reset by peer"), EdgeUnreachableError),
-    (ConnectionResetError(), EdgeUnreachableError),
+    (ConnectionResetError(104, "Connection reset by peer"), EdgeUnreachableError),
+    (ConnectionAbortedError("connection closed by the client"), EdgeUnreachableError),
     (OSError(113, "No route to host"), EdgeUnreachableError),
-    (aiohttp.ClientPayloadError("truncated"), EdgeServerError),
-    (aiohttp.ClientResponseError(Mock(), (), status=400, message="bad status line"),
+    (h11.RemoteProtocolError("illegal status line: bytearray(b'HTTP/1.1 OK')"),
      EdgeServerError),
-    (aiohttp.InvalidURL("http://[::1"), EdgeRejectedError),
-    (aiohttp.ClientError("odd"), TransientEdgeError),
+    (h11.RemoteProtocolError("peer closed connection without sending complete message body"),
+     EdgeServerError),
+    (InvalidRequestError("illegal header value b'a\\r\\nb'"), EdgeRejectedError),
 ])
 def test_map_errors_translates_most_specific_first(exc, expected):
     with pytest.raises(EdgeError) as err, map_errors("v1"):
@@ -108,7 +113,7 @@ def test_vcl_regex_has_no_space_quote_or_control_characters():
 
 def reply(status: int, **headers: str) -> Reply:
     fixed = {k.replace("_", "-"): v for k, v in headers.items()}
-    return Reply(status, CIMultiDictProxy(CIMultiDict(fixed)), "text")
+    return Reply(status, Headers(fixed.items()), "text")
 
 
 @pytest.mark.parametrize(("status", "error", "code"), [
@@ -168,3 +173,107 @@ async def test_checks_before_any_request():
             await adapter.apply(op)
     await varnish.aclose()
     await nginx.aclose()
+
+
+def test_headers_are_case_insensitive_and_keep_every_value():
+    headers = Headers([("X-Cache", "HIT"), ("Via", "a"), ("via", "b")])
+    assert (headers["x-cache"], headers.get("X-CACHE"), headers.get("nope", "-")) == (
+        "HIT", "HIT", "-")
+    assert "VIA" in headers
+    assert "Age" not in headers
+    assert (headers["Via"], headers.getall("VIA"), len(headers)) == ("a", ["a", "b"], 2)
+    assert dict(headers) == {"x-cache": "HIT", "via": "a"}
+
+
+# -- the adapters map the HTTP client's failures -------------------------------------------
+
+@contextlib.asynccontextmanager
+async def node(answer: bytes | None, *, delay: float = 0.0) -> AsyncIterator[list[bytes]]:
+    """A node on ``seen[0]``'s port answering each request with ``answer`` after ``delay``
+    (None: close without answering); yields the request heads it saw (after the port)."""
+    seen: list[bytes] = []
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            while True:
+                seen.append(await reader.readuntil(b"\r\n\r\n"))
+                await asyncio.sleep(delay)
+                if answer is None:
+                    break
+                writer.write(answer)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    seen.append(str(server.sockets[0].getsockname()[1]).encode())
+    try:
+        yield seen
+    finally:
+        server.close()
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await server.wait_closed()
+
+
+def purge_op(**kwargs: object) -> EdgeOp:
+    return EdgeOp(Action.PURGE, TargetType.URL, "http://www.example.com/x", "www.example.com",
+                  **kwargs)  # type: ignore[arg-type]
+
+
+async def apply_to(seen: list[bytes] | int, op: EdgeOp | None = None, seconds: float = 1.0):
+    port = seen if isinstance(seen, int) else int(seen[0])
+    edge = create_edge(Node("n1", "pool", "varnish", f"http://127.0.0.1:{port}"),
+                       timeout=seconds)
+    try:
+        return await edge.apply(op or purge_op())
+    finally:
+        await edge.aclose()
+
+
+
+async def test_adapter_maps_a_malformed_answer():
+    async with node(b"HTTP/1.1 OK\r\n\r\n") as seen:
+        with pytest.raises(EdgeServerError, match="malformed answer") as err:
+            await apply_to(seen)
+    assert err.value.transient
+    assert isinstance(err.value.__cause__, h11.RemoteProtocolError)
+
+
+async def test_adapter_maps_timeout_drops_and_refusal():
+    async with node(b"HTTP/1.1 200 OK\r\n\r\n", delay=1) as seen:
+        with pytest.raises(EdgeTimeoutError):
+            await apply_to(seen, seconds=0.1)
+    async with node(None) as seen:
+        with pytest.raises(EdgeUnreachableError, match="connection closed"):
+            await apply_to(seen)
+    assert len(seen) == 3  # the port, the request, the one retry
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(EdgeUnreachableError, match="cannot connect"):
+        await apply_to(port)
+
+
+async def test_adapter_rejects_an_unsendable_header():
+    op = EdgeOp(Action.PREFETCH, TargetType.URL, "http://www.example.com/x", "www.example.com",
+                headers={"X-Warm": "a\nb"})
+    async with node(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n") as seen:
+        with pytest.raises(EdgeRejectedError, match="invalid request"):
+            await apply_to(seen, op)
+    assert len(seen) == 1  # nothing was sent
+
+
+async def test_adapter_reply_keeps_the_start_of_the_body():
+    answer = b"HTTP/1.1 503 Busy\r\nContent-Length: 1000\r\n\r\ntoo   busy\n" + b"y" * 989
+    async with node(answer) as seen:
+        with pytest.raises(EdgeServerError) as err:
+            await apply_to(seen)
+    assert err.value.http_status == 503
+    assert str(err.value).startswith("n1: HTTP 503: too busy yyy")
+    assert len(str(err.value)) < 250

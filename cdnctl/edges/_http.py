@@ -1,0 +1,398 @@
+"""A small HTTP/1.1 client for the edge adapters: h11 over asyncio protocols.
+
+One :class:`Pool` per node keeps up to ``limit`` keep-alive connections, reuses idle
+ones last-in first-out, closes them after ``keepalive_timeout`` seconds idle, and
+queues requests (first-in first-out) while all are busy.  Each connection is an
+:class:`asyncio.Protocol` feeding what it receives to an :class:`h11.Connection`
+(Content-Length, chunked, close-delimited, HEAD, 1xx): a request costs one write and
+one future.  Only the first ``keep`` bytes of a body are kept; the rest is dropped.
+
+Failures, for ``base.map_errors``: :class:`ConnectError`; :class:`ServerDisconnectedError`
+(closed or reset before any byte of the answer: retried once on a new connection);
+:class:`h11.RemoteProtocolError` (malformed or truncated answer); other :class:`OSError`;
+:class:`TimeoutError` (``total_seconds`` covers waiting for a connection, connecting,
+the exchange and the retry); :class:`InvalidRequestError` (bad method, target, header).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ssl
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import cast
+
+import h11
+
+# Framing and connection management belong to the client: never taken from the caller.
+_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection",
+                          "keep-alive", "upgrade", "proxy-connection"})
+# Methods sent without "Content-Length: 0" when they have no body (as aiohttp did).
+_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
+_END = h11.EndOfMessage()
+
+
+class InvalidRequestError(ValueError):
+    """The request cannot be sent as given (bad method, target, header name or value)."""
+
+
+class ConnectError(ConnectionError):
+    """No connection could be opened (refused, unroutable, DNS, TLS handshake)."""
+
+
+class ServerDisconnectedError(ConnectionResetError):
+    """Closed or reset before any byte of the answer: typically a kept-alive connection
+    the server timed out just as it was reused (so the request is sent once more)."""
+
+
+class Headers(Mapping[str, str]):
+    """Response headers: case-insensitive lookup of the first value; all by :meth:`getall`."""
+
+    __slots__ = ("_first", "_pairs")
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = (), *, lowered: bool = False) -> None:
+        self._pairs = list(pairs) if lowered else [(n.lower(), v) for n, v in pairs]
+        first: dict[str, str] = {}
+        for name, value in self._pairs:
+            first.setdefault(name, value)
+        self._first = first
+
+    def __getitem__(self, name: str) -> str:
+        return self._first[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._first)
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def getall(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for n, v in self._pairs if n == name]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    reason: str
+    headers: Headers
+    body: bytes  # the first ``keep`` bytes of the body
+    length: int  # the whole body's length (read and dropped beyond ``body``)
+
+
+def build_request(method: str, target: str, *, host: str,
+                  headers: Mapping[str, str] | None = None,
+                  user_agent: str | None = None) -> h11.Request:
+    """``Host``, ``User-Agent`` (``headers`` may replace it), ``headers`` but framing and
+    connection ones, ``Content-Length: 0`` unless GET/HEAD/...; never Accept-Encoding.
+    Cached (validating costs ~10 µs): a fan-out to 100 nodes builds its request once."""
+    return _build(method, target, host, tuple(headers.items()) if headers else (), user_agent)
+
+
+@functools.lru_cache(maxsize=512)
+def _build(method: str, target: str, host: str, headers: tuple[tuple[str, str], ...],
+           user_agent: str | None) -> h11.Request:
+    fields: dict[str, tuple[str, str]] = {}  # lower-case name -> (name, value)
+    if user_agent:
+        fields["user-agent"] = ("User-Agent", user_agent)
+    for name, value in headers:
+        if name.lower() not in _OWN_HEADERS:
+            fields[name.lower()] = (name, value)
+    items = [("Host", host), *fields.values()]
+    if method not in _BODYLESS_METHODS:
+        items.append(("Content-Length", "0"))
+    try:
+        return h11.Request(method=method.encode("ascii"), target=target.encode("ascii"),
+                           headers=[(n.encode("ascii"), v.encode()) for n, v in items])
+    except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
+        raise InvalidRequestError(f"cannot send {method} {target[:100]!r}: {exc}") from exc
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection and its h11 state; one exchange at a time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, keep: int) -> None:
+        self._loop, self._keep = loop, keep
+        self._h11 = h11.Connection(h11.CLIENT)
+        self._transport: asyncio.Transport | None = None
+        self.closed = False  # the transport is gone (or going): never reuse
+        self.reusable = False  # the last exchange left the connection ready for another
+        self.idle_since = 0.0
+        self._aborted = False  # closed by us while in use
+        self._waiter: asyncio.Future[Response] | None = None
+        self._got = self._eof = False  # any byte of the current answer / EOF received
+        self._head: h11.Response | None = None
+        self._body, self._length = b"", 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():  # bytes nobody asked for: unusable
+            self.abort()
+            return
+        self._got = True
+        try:
+            self._h11.receive_data(data)
+            self._process(waiter)
+        except h11.RemoteProtocolError as exc:
+            self._fail(waiter, exc)
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._end_of_stream(None)
+        return False  # let the transport close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._end_of_stream(exc)
+
+    async def exchange(self, request: h11.Request) -> Response:
+        if self.closed or self._transport is None:
+            raise ServerDisconnectedError("connection closed while idle")
+        h = self._h11
+        data = (h.send(request) or b"") + (h.send(_END) or b"")
+        self._got, self._head, self._body, self._length, self.reusable = False, None, b"", 0, False
+        waiter: asyncio.Future[Response] = self._loop.create_future()
+        self._waiter = waiter
+        try:
+            self._transport.write(data)
+            return await waiter
+        finally:
+            self._waiter = None
+
+    def _process(self, waiter: asyncio.Future[Response]) -> None:
+        h = self._h11
+        while True:
+            event = h.next_event()
+            if event is h11.NEED_DATA:
+                return
+            if isinstance(event, h11.Data):
+                data = event.data
+                room = self._keep - len(self._body)
+                if room > 0:
+                    self._body += bytes(data[:room])
+                self._length += len(data)
+            elif isinstance(event, h11.Response):
+                self._head = event
+            elif isinstance(event, h11.EndOfMessage):
+                self._complete(waiter)
+                return
+            elif not isinstance(event, h11.InformationalResponse):  # 1xx: not the answer
+                raise h11.RemoteProtocolError(f"unexpected {event!r} before the answer ended")
+
+    def _complete(self, waiter: asyncio.Future[Response]) -> None:
+        h, head = self._h11, self._head
+        assert head is not None
+        # Keep-alive only if both sides are done (no "Connection: close", no HTTP/1.0
+        # without keep-alive, not close-delimited) and nothing followed the answer.
+        reusable = (not self.closed and h.our_state is h11.DONE and h.their_state is h11.DONE
+                    and not h.trailing_data[0])
+        if reusable:
+            h.start_next_cycle()
+        elif self._transport is not None:
+            self.closed = True
+            self._transport.close()
+        self.reusable = reusable
+        headers = Headers([(n.decode("latin-1"), v.decode("latin-1")) for n, v in head.headers],
+                          lowered=True)  # h11 gives lower-case names
+        if not waiter.done():
+            waiter.set_result(Response(head.status_code, head.reason.decode("latin-1"),
+                                       headers, self._body, self._length))
+
+    def _end_of_stream(self, exc: Exception | None) -> None:
+        """The server closed (``exc`` None) or the connection broke."""
+        waiter = self._waiter
+        if waiter is None or waiter.done() or self._eof:
+            return
+        self._eof = True
+        if self._aborted:
+            self._fail(waiter, ConnectionAbortedError("connection closed by the client"))
+        elif not self._got:
+            what = "reset" if exc is not None else "closed"
+            err = ServerDisconnectedError(f"server {what} the connection before answering")
+            err.__cause__ = exc
+            self._fail(waiter, err)
+        elif exc is not None:
+            self._fail(waiter, exc)
+        else:  # ends a close-delimited body, or h11 reports the truncation
+            try:
+                self._h11.receive_data(b"")
+                self._process(waiter)
+            except h11.RemoteProtocolError as error:
+                self._fail(waiter, error)
+            if not waiter.done():
+                self._fail(waiter, h11.RemoteProtocolError("connection closed mid-answer"))
+
+    def _fail(self, waiter: asyncio.Future[Response], exc: BaseException) -> None:
+        self.reusable = False
+        self.abort()
+        if not waiter.done():
+            waiter.set_exception(exc)
+
+    def abort(self) -> None:
+        """Drop the connection at once (an error, a timeout, aclose, unexpected bytes)."""
+        if not self.closed:
+            self._aborted = self._waiter is not None and not self._waiter.done()
+        self.closed = True
+        if self._transport is not None:
+            self._transport.abort()
+
+    def close(self) -> None:
+        """Close an idle connection politely."""
+        self.closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+
+class Pool:
+    """Keep-alive connections to one ``host:port`` (TLS if ``ssl``)."""
+
+    def __init__(self, host: str, port: int, *, limit: int = 8, keepalive_timeout: float = 4.0,
+                 ssl: ssl.SSLContext | None = None, user_agent: str | None = None,
+                 keep: int = 200) -> None:
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        self.host, self.port, self.limit, self.keep = host, port, limit, keep
+        self.keepalive_timeout, self.ssl, self.user_agent = keepalive_timeout, ssl, user_agent
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._all: set[_Connection] = set()  # open or in use
+        self._connecting = 0
+        self._idle: list[_Connection] = []  # oldest first; reuse from the end
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def size(self) -> int:
+        """Connections open, in use or being opened (never more than ``limit``)."""
+        return len(self._all) + self._connecting
+
+    @property
+    def idle(self) -> int:  # connections waiting for a request
+        return len(self._idle)
+
+    async def request(self, method: str, target: str, *, host: str,
+                      headers: Mapping[str, str] | None = None, total_seconds: float) -> Response:
+        """Send one bodiless request and read the whole answer within ``total_seconds``."""
+        request = build_request(method, target, host=host, headers=headers,
+                                user_agent=self.user_agent)
+        self._loop = asyncio.get_running_loop()
+        async with asyncio.timeout(total_seconds):
+            try:
+                return await self._exchange(request, fresh=False)
+            except ServerDisconnectedError:
+                # Every cdnctl operation is safe to repeat: once more, on a new connection.
+                return await self._exchange(request, fresh=True)
+
+    async def _exchange(self, request: h11.Request, *, fresh: bool) -> Response:
+        conn = await self._acquire(fresh)
+        try:
+            response = await conn.exchange(request)
+        except BaseException:  # an error, a timeout or a cancellation: never reuse
+            conn.abort()
+            self._forget(conn)
+            raise
+        self._release(conn)
+        return response
+
+    async def _acquire(self, fresh: bool) -> _Connection:
+        loop = self._loop
+        assert loop is not None
+        while True:
+            idle = self._idle
+            while idle and not fresh:
+                conn = idle.pop()
+                if not conn.closed and loop.time() - conn.idle_since < self.keepalive_timeout:
+                    return conn
+                conn.close()
+                self._forget(conn, wake=False)  # the slot is ours
+            if fresh and idle and self.size >= self.limit:
+                oldest = idle.pop(0)  # make room for a new connection
+                oldest.close()
+                self._forget(oldest, wake=False)
+            if self.size < self.limit:
+                return await self._connect(loop)
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken but leaving: pass the turn on
+                else:
+                    self._waiters.remove(waiter)
+                raise
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
+        self._connecting += 1
+        try:
+            _, conn = await loop.create_connection(
+                lambda: _Connection(loop, self.keep), self.host, self.port, ssl=self.ssl,
+                server_hostname=self.host if self.ssl is not None else None)
+        except BaseException as exc:
+            self._connecting -= 1
+            self._wake()  # the slot is free again
+            if isinstance(exc, OSError):  # refused, unroutable, DNS (gaierror), TLS
+                raise ConnectError(f"cannot connect to {self.host}:{self.port}: "
+                                   f"{exc.strerror or exc}") from exc
+            raise
+        self._connecting -= 1
+        self._all.add(conn)
+        return conn
+
+    def _release(self, conn: _Connection) -> None:
+        if not conn.reusable or conn.closed:
+            conn.close()
+            self._forget(conn)
+            return
+        loop = self._loop
+        assert loop is not None
+        conn.idle_since = loop.time()
+        self._idle.append(conn)
+        if self._timer is None:
+            self._timer = loop.call_at(conn.idle_since + self.keepalive_timeout, self._expire)
+        self._wake()
+
+    def _forget(self, conn: _Connection, *, wake: bool = True) -> None:
+        """``conn`` no longer counts against the limit; let a waiter have the slot."""
+        if conn in self._all:
+            self._all.remove(conn)
+            if wake:
+                self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _expire(self) -> None:
+        """Close connections idle for ``keepalive_timeout``; re-arm for the next one."""
+        self._timer = None
+        loop = self._loop
+        assert loop is not None  # armed by _release
+        deadline = loop.time() - self.keepalive_timeout
+        idle = self._idle
+        while idle and (idle[0].idle_since <= deadline or idle[0].closed):
+            conn = idle.pop(0)
+            conn.close()
+            self._forget(conn)
+        if idle:
+            self._timer = loop.call_at(idle[0].idle_since + self.keepalive_timeout, self._expire)
+
+    async def aclose(self) -> None:
+        """Close every connection; requests still running fail with ConnectionAbortedError.
+        The pool stays usable (it opens new connections on demand)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        idle, self._idle = self._idle, []
+        for conn in list(self._all):
+            conn.abort()
+        for conn in idle:
+            self._forget(conn)
+        await asyncio.sleep(0)  # let the transports call connection_lost
