@@ -2,7 +2,7 @@
 
 Measured through the real system in one process: ``ContentService.submit`` (validation,
 quota charge, commit of job + task + deliveries to a real SQLite file), the in-process
-worker (claim transaction, the real ``VarnishEdge`` adapter over kept-alive aiohttp
+worker (claim transaction, the real ``VarnishEdge`` adapter over kept-alive
 connections, the recording transaction that settles the task). The clock stops when the
 terminal state is committed.
 
