@@ -19,6 +19,7 @@ from cdnctl.core.directory import Directory
 from cdnctl.core.edge import EdgeAdapter
 from cdnctl.core.ports import Clock, TaskRepository
 from cdnctl.core.service import ContentService
+from cdnctl.core.uploads import UploadRepository
 from cdnctl.dispatch.reconciler import BlockReconciler
 from cdnctl.dispatch.retry import RetryPolicy
 from cdnctl.dispatch.worker import Worker, WorkerSettings
@@ -45,6 +46,7 @@ class Runtime:
     settings: Settings
     directory: Directory
     repo: TaskRepository
+    uploads: UploadRepository  # upload tasks (Alibaba ESA UploadFile), same database
     service: ContentService
     clock: Clock
     edges: dict[str, EdgeAdapter]
@@ -96,13 +98,14 @@ def worker_settings(settings: Settings) -> WorkerSettings:
 
 def make_worker(rt: Runtime, worker_id: str | None = None) -> Worker:
     return Worker(rt.repo, rt.directory, rt.edges, rt.clock, worker_settings(rt.settings),
-                  metrics=rt.metrics, worker_id=worker_id)
+                  metrics=rt.metrics, worker_id=worker_id, uploads=rt.uploads)
 
 
 async def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     """Open (and migrate) the database, sync the config into it, connect the edges."""
     clock = clock or SystemClock()
     repo = await asyncio.to_thread(storage.open_repository, settings.database.url, migrate=True)
+    uploads = storage.open_upload_repository(repo)
     directory = settings.directory()
     try:
         await repo.sync_config(directory.accounts, directory.sites, directory.nodes)
@@ -117,5 +120,5 @@ async def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Ru
         repo, directory, clock, wakeup=_WakeAll(), limiter=MemoryRateLimiter(),
         metrics=metrics, limits=settings.core_limits(),
     )
-    return Runtime(settings=settings, directory=directory, repo=repo, service=service,
-                   clock=clock, edges=edges, metrics=metrics)
+    return Runtime(settings=settings, directory=directory, repo=repo, uploads=uploads,
+                   service=service, clock=clock, edges=edges, metrics=metrics)

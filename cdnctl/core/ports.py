@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Protocol
 
@@ -71,9 +71,10 @@ class QuotaCharge:
 
     scope: str  # usually the account id; dialects may use e.g. "zone:zone-acme"
     kind: QuotaKind
-    day: str  # YYYY-MM-DD (UTC)
+    day: str  # YYYY-MM-DD, in ``tz`` (see core.quotas.day_of)
     amount: int
     limit: int
+    tz: tzinfo = UTC  # the time zone the quota day is counted in (for resets_at)
 
 
 @dataclass(frozen=True, slots=True)

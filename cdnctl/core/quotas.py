@@ -1,15 +1,19 @@
-"""Daily quotas: pure arithmetic over per-kind limits and what was used today."""
+"""Daily quotas: pure arithmetic over per-kind limits and what was used today.
+
+A quota day is a calendar day in a time zone: UTC unless a vendor counts its days
+elsewhere (Alibaba: the Beijing day, UTC+8). Usage is stored per ``day_of`` label.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from cdnctl.core.model import QuotaKind
 
-#: Defaults per account and UTC day. They follow Alibaba CDN's published
+#: Defaults per account and (UTC) day. They follow Alibaba CDN's published
 #: numbers (the strictest of the four vendors); every account may override them.
 DEFAULT_DAILY: Mapping[QuotaKind, int] = {
     QuotaKind.URL: 10_000,
@@ -24,13 +28,15 @@ DEFAULT_DAILY: Mapping[QuotaKind, int] = {
 }
 
 
-def day_of(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%d")
+def day_of(now: datetime, tz: tzinfo = UTC) -> str:
+    """The quota day (``YYYY-MM-DD``) ``now`` falls in, counting days in ``tz``."""
+    return now.astimezone(tz).strftime("%Y-%m-%d")
 
 
-def resets_at(now: datetime) -> datetime:
-    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start + timedelta(days=1)
+def resets_at(now: datetime, tz: tzinfo = UTC) -> datetime:
+    """When the quota day of ``now`` ends: the next midnight in ``tz``, as UTC."""
+    tomorrow = now.astimezone(tz).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(), tzinfo=tz).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from cdnctl.core.directory import Directory
 from cdnctl.core.errors import (
@@ -78,6 +78,7 @@ class Submission:
     idempotency_key: str | None = None
     quota_scope: str | None = None  # default: the account id
     quota_limits: Mapping[QuotaKind, int] | None = None  # default: account limits
+    quota_tz: tzinfo = UTC  # the quota day is the calendar day in this time zone
     meta: dict[str, object] = field(default_factory=dict)
 
 
@@ -270,10 +271,11 @@ class ContentService:
         tasks = [self._new_task(account.id, spec, now) for spec in sub.specs]
         limits = sub.quota_limits or limits_for(account.quotas, self.quota_defaults)
         scope = sub.quota_scope or account.id
-        day = day_of(now)
+        day = day_of(now, sub.quota_tz)
         counts = Counter(QuotaKind.of(s.action, s.target.type) for s in sub.specs)
         charges = [QuotaCharge(scope=scope, kind=k, day=day, amount=n,
-                               limit=limits.get(k, self.quota_defaults.get(k, 0)))
+                               limit=limits.get(k, self.quota_defaults.get(k, 0)),
+                               tz=sub.quota_tz)
                    for k, n in counts.items()]
         job = NewJob(
             id=uuid.uuid4().hex, account_id=account.id, created_at=now,
@@ -350,11 +352,14 @@ class ContentService:
                                                 offset=offset)
 
     async def quota(self, account: Account, *, scope: str | None = None,
-                    limits: Mapping[QuotaKind, int] | None = None) -> list[QuotaStatus]:
+                    limits: Mapping[QuotaKind, int] | None = None,
+                    tz: tzinfo = UTC) -> list[QuotaStatus]:
+        """Today's quotas of ``scope`` (default: the account), today being the quota day
+        in ``tz`` (as the submissions charging that scope count it)."""
         now = self.clock.now()
-        used = await self.repo.quota_used(scope or account.id, day_of(now))
+        used = await self.repo.quota_used(scope or account.id, day_of(now, tz))
         lim = limits or limits_for(account.quotas, self.quota_defaults)
-        return [QuotaStatus(kind=k, limit=lim[k], used=used.get(k, 0), resets_at=resets_at(now))
+        return [QuotaStatus(kind=k, limit=lim[k], used=used.get(k, 0), resets_at=resets_at(now, tz))
                 for k in QuotaKind if k in lim]
 
 

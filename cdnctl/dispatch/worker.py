@@ -24,6 +24,7 @@ from cdnctl.core.directory import Directory
 from cdnctl.core.edge import EdgeAdapter
 from cdnctl.core.model import WorkItem
 from cdnctl.core.ports import AttemptRecord, Clock, Metrics, TaskRepository
+from cdnctl.core.uploads import UploadRepository
 from cdnctl.dispatch.executor import attempt
 from cdnctl.dispatch.retry import RetryPolicy
 
@@ -54,8 +55,10 @@ class Worker:
         *,
         metrics: Metrics | None = None,
         worker_id: str | None = None,
+        uploads: UploadRepository | None = None,
     ) -> None:
         self.repo = repo
+        self.uploads = uploads  # upload tasks are pruned with the tasks
         self.directory = directory
         self.edges = edges
         self.clock = clock
@@ -193,6 +196,9 @@ class Worker:
             keep = self.settings.retention_seconds
             if keep is not None and mono - self._last_prune >= self.settings.prune_interval:
                 self._last_prune = mono
-                await self.repo.prune(now - timedelta(seconds=keep))
+                before = now - timedelta(seconds=keep)
+                await self.repo.prune(before)
+                if self.uploads is not None:
+                    await self.uploads.prune(before)
         except Exception:
             log.exception("housekeeping failed")

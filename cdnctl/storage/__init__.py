@@ -5,6 +5,7 @@
     repo = open_repository("sqlite:///var/cdnctl.db")            # embedded default (WAL)
     repo = open_repository("postgresql://cdnctl@db/cdnctl")      # production (psycopg 3)
     repo = open_repository("memory://")                          # the pure-Python twin
+    uploads = open_upload_repository(repo)                        # upload tasks, same database
 
 Run :func:`cdnctl.storage.migrations.upgrade` (``cdnctl db upgrade``) before serving,
 or pass ``migrate=True``. SQLAlchemy is imported lazily, so the pure modules of this
@@ -19,8 +20,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from cdnctl.core.ports import TaskRepository
+    from cdnctl.core.uploads import UploadRepository
 
-__all__ = ["create_engine", "open_repository"]
+__all__ = ["create_engine", "open_repository", "open_upload_repository"]
 
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -71,3 +73,19 @@ def open_repository(url: str, **opts: Any) -> TaskRepository:
     if migrate:
         migrations.upgrade(engine)
     return SqlTaskRepository(engine, threads=pool_size)
+
+
+def open_upload_repository(repo: TaskRepository) -> UploadRepository:
+    """The upload-task repository on ``repo``'s database (its engine, threads and write
+    gate): a SQL repository for a SQL one, the in-memory twin for ``memory://``."""
+    from cdnctl.storage.repository import SqlTaskRepository
+
+    if isinstance(repo, SqlTaskRepository):
+        from cdnctl.storage.uploads import SqlUploadRepository
+
+        return SqlUploadRepository(repo)
+    from cdnctl.testing import InMemoryTaskRepository, InMemoryUploadRepository
+
+    if isinstance(repo, InMemoryTaskRepository):
+        return InMemoryUploadRepository()
+    raise TypeError(f"no upload repository for {type(repo).__name__}")

@@ -78,7 +78,8 @@ def quota_exceeded(charge: QuotaCharge, used: int) -> QuotaExceededError:
         kind=charge.kind.value,
         limit=charge.limit,
         remaining=max(0, charge.limit - used),
-        resets_at=datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC),
+        resets_at=datetime.combine(day + timedelta(days=1), time(),
+                                   tzinfo=charge.tz).astimezone(UTC),
     )
 
 

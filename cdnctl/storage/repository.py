@@ -119,6 +119,12 @@ class SqlTaskRepository:
         return await loop.run_in_executor(self._executor, self._transaction, fn, write,
                                           snapshot)
 
+    async def run(self, fn: Callable[[Connection], _T], *, write: bool) -> _T:
+        """Run ``fn`` in one transaction on this repository's engine, thread pool and
+        write gate: for the package's other repositories on the same database
+        (:class:`~cdnctl.storage.uploads.SqlUploadRepository`)."""
+        return await self._run(fn, write=write)
+
     def _transaction(self, fn: Callable[[Connection], _T], write: bool,
                      snapshot: bool = False) -> _T:
         engine: Engine = self._writer if write else self._snapshot if snapshot else self.engine

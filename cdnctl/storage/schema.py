@@ -14,7 +14,9 @@ Indexes follow the queries in :mod:`cdnctl.storage.repository` and ``_queue``:
 * jobs are listed per account and creation time (``list_jobs``), their tasks
   aggregated through ``(job_id, id)``;
 * deliveries are claimed in ``(state, next_attempt_at)`` order and read per task;
-* attempts are read per delivery.
+* attempts are read per delivery;
+* upload tasks are listed per account, site and creation time, and pruned by
+  creation time; their file is a separate row, read only while expanding.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -32,6 +35,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Sequence,
@@ -58,6 +62,8 @@ __all__ = [
     "sites",
     "task_id_seq",
     "tasks",
+    "upload_files",
+    "upload_tasks",
 ]
 
 
@@ -279,4 +285,40 @@ block_rules = Table(
     PrimaryKeyConstraint("account_id", "url"),
     Index(None, "account_id", "created_at"),
     Index(None, "created_at"),
+)
+
+#: Upload tasks (see ``cdnctl.core.uploads``): a URL-list file being expanded into jobs.
+upload_tasks = Table(
+    "upload_tasks",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("account_id", _NAME, nullable=False),
+    Column("site_id", BigInteger, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("force", Boolean, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("lines", BigInteger, nullable=False),
+    Column("cursor", BigInteger, nullable=False),  # bytes of the file already expanded
+    Column("line_no", BigInteger, nullable=False),
+    Column("chunk", Integer, nullable=False),
+    Column("submitted", BigInteger, nullable=False),
+    Column("failed_children", BigInteger, nullable=False),
+    Column("errors", JSON, nullable=False),  # error code -> lines
+    Column("samples", JSON, nullable=False),  # error code -> first line numbers
+    Column("lease_owner", _NAME),
+    Column("lease_until", UTCDateTime),
+    Index(None, "account_id", "site_id", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+upload_files = Table(
+    "upload_files",
+    metadata,
+    Column("upload_id", ForeignKey("upload_tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
 )

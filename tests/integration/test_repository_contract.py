@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
 import pytest
@@ -228,6 +228,17 @@ async def test_quota_is_charged_with_the_job_and_a_failing_charge_writes_nothing
     assert await repository.quota_used("acme", "2024-01-01") == {QuotaKind.URL: 5}
     assert await repository.quota_used("acme", "2024-01-02") == {}
     assert await repository.quota_used("other", "2024-01-01") == {}
+
+
+async def test_a_refused_charge_resets_at_midnight_of_its_time_zone(
+    repository: TaskRepository,
+) -> None:
+    beijing = timezone(timedelta(hours=8))
+    refused = QuotaCharge(scope="acme", kind=QuotaKind.URL, day="2024-01-01", amount=2,
+                          limit=1, tz=beijing)
+    with pytest.raises(QuotaExceededError) as err:
+        await repository.create_job(job(), [task()], [refused])
+    assert err.value.resets_at == datetime(2024, 1, 1, 16, tzinfo=UTC)  # 00:00 UTC+8
 
 
 async def test_concurrent_charges_never_pass_the_limit(backend: Backend) -> None:

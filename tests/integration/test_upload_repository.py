@@ -1,52 +1,42 @@
-"""The upload-task repository (``_uploads.SqlUploadRepository``) on SQLite and on a real
-PostgreSQL: the compare-and-set moves and the lease that make expansion resumable."""
+"""The upload-task repository (``cdnctl.core.uploads.UploadRepository``) on the in-memory
+twin, SQLite and a real PostgreSQL: the compare-and-set moves and the lease that make an
+expansion resumable, the listing, and pruning with the tasks' retention."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from cdnctl.api.dialects.alibaba._uploads import NewUpload, Progress, SqlUploadRepository
-from tests.dialects.alibaba import alibaba_sdk as sdk
+from cdnctl.app import make_worker
+from cdnctl.core.uploads import NewUpload, Progress, UploadRepository
+from cdnctl.storage import open_upload_repository
+from cdnctl.storage.uploads import SqlUploadRepository
+from cdnctl.testing import InMemoryUploadRepository
 
-PG_ADMIN = os.environ.get("CDNCTL_TEST_POSTGRES",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def repo(request, tmp_path) -> Iterator[SqlUploadRepository]:
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'u.db'}")
-        yield SqlUploadRepository(engine)
-        engine.dispose()
-        return
-    name = f"cdnctl_alibaba_{os.getpid()}"
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        sdk.unavailable(f"PostgreSQL is not reachable at {PG_ADMIN}: {type(exc).__name__}")
-    engine = create_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield SqlUploadRepository(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+@pytest.fixture
+def repo(backend: Any) -> UploadRepository:
+    uploads = open_upload_repository(backend.open())
+    expected = InMemoryUploadRepository if backend.url is None else SqlUploadRepository
+    assert isinstance(uploads, expected)
+    return uploads
 
 
-async def test_lifecycle(repo):
-    up = await repo.create(NewUpload("1001", 11, "n", "file", "http://f/x", NOW,
-                                     b"a\nb\n", 2))
-    assert (up.state, up.size, up.lines, up.force) == ("init", 4, 2, False)
+def new(content: bytes = b"a\nb\n", *, at: datetime = NOW, site: int = 11,
+        type: str = "file") -> NewUpload:
+    return NewUpload("1001", site, "n", type, "http://f/x", at, content,
+                     content.count(b"\n"))
+
+
+async def test_lifecycle(repo: UploadRepository) -> None:
+    up = await repo.create(new())
+    assert (up.state, up.size, up.lines, up.force, up.created_at) == ("init", 4, 2, False, NOW)
+    assert (up.cursor, up.chunk, up.errors, up.samples) == (0, 0, {}, {})
     assert await repo.get("1001", 12, up.id) is None
     assert await repo.get("1002", 11, up.id) is None
     assert await repo.lease(up.id, "w1", NOW, 60) is None  # not submitted yet
@@ -63,63 +53,76 @@ async def test_lifecycle(repo):
     assert not await repo.progress(up.id, "w2", p, done=False, now=NOW, seconds=60)
     assert await repo.progress(up.id, "w1", p, done=False, now=NOW, seconds=60)
     later = NOW + timedelta(seconds=120)  # w1 died: its lease expires, w2 resumes
+    assert await repo.stale(later) == [up.id]
     resumed = await repo.lease(up.id, "w2", later, 60)
     assert resumed is not None
-    assert (resumed.cursor, resumed.chunk, resumed.errors) == (2, 1, {"InvalidUrl": 1})
+    assert (resumed.cursor, resumed.chunk, resumed.errors, resumed.samples) == (
+        2, 1, {"InvalidUrl": 1}, {"InvalidUrl": [1]})
+    assert not await repo.progress(up.id, "w1", p, done=True, now=later, seconds=60)
     assert await repo.progress(up.id, "w2", p, done=True, now=later, seconds=60)
+    assert await repo.stale(later + timedelta(days=1)) == []  # running: nothing to resume
     await repo.settle(up.id, "partial", 0, later)
+    await repo.settle(up.id, "success", 0, later)  # compare-and-set: from running only
     final = await repo.get("1001", 11, up.id)
     assert final is not None
-    assert final.state == "partial"
+    assert (final.state, final.submitted) == ("partial", 1)
     assert await repo.content(up.id) == b"a\nb\n"
-    found = await repo.find("1001", 11, type="file", created_from=NOW, created_to=None)
-    assert [u.id for u in found] == [up.id]
-    assert await repo.find("1001", 11, type="preload", created_from=NOW,
-                           created_to=None) == []
-    assert await repo.prune(NOW) == 0
-    assert await repo.prune(NOW + timedelta(seconds=1)) == 1
-    assert await repo.get("1001", 11, up.id) is None
 
 
-async def test_an_accepted_upload_survives_a_restart(tmp_path):
-    """An upload submitted to a process that died before expanding it is picked up by the
-    next process at startup (``DIALECT.routes(runtime)`` -> ``resume_all``): its tasks are
-    created from the stored file, not from anything that was in the dead process."""
-    import asyncio
+async def test_find_lists_a_sites_uploads_newest_first(repo: UploadRepository) -> None:
+    a = await repo.create(new(at=NOW))
+    b = await repo.create(new(at=NOW + timedelta(hours=1), type="preload"))
+    await repo.create(new(at=NOW, site=12))
+    found = await repo.find("1001", 11, type=None, created_from=NOW, created_to=None)
+    assert [u.id for u in found] == [b.id, a.id]
+    assert [u.id for u in await repo.find("1001", 11, type="file", created_from=NOW,
+                                          created_to=None)] == [a.id]
+    assert [u.id for u in await repo.find("1001", 11, type=None, created_from=NOW,
+                                          created_to=NOW + timedelta(hours=1))] == [a.id]
+    assert await repo.find("1002", 11, type=None, created_from=NOW, created_to=None) == []
 
-    from cdnctl.api.dialects.alibaba import DIALECT, _uploads
+
+async def test_prune_removes_old_uploads_with_their_files(repo: UploadRepository) -> None:
+    old = await repo.create(new(b"x\n" * 1000, at=NOW - timedelta(days=2)))
+    kept = await repo.create(new(at=NOW))
+    assert await repo.prune(NOW - timedelta(days=3)) == 0
+    assert await repo.prune(NOW) == 1
+    assert await repo.get("1001", 11, old.id) is None
+    assert await repo.get("1001", 11, kept.id) is not None
+    again = await repo.create(new(at=NOW))
+    assert again.id > kept.id  # ids of pruned uploads are never reused
+
+
+async def test_concurrent_writers_do_not_lose_updates(repo: UploadRepository) -> None:
+    """Uploads created while others are leased: every write commits (on SQLite they
+    queue on the task repository's write gate, never "database is locked")."""
+    ups = await asyncio.gather(*(repo.create(new(at=NOW)) for _ in range(20)))
+    assert all(await asyncio.gather(*(repo.submit(u.id, False, NOW) for u in ups)))
+    leased = await asyncio.gather(*(repo.lease(u.id, f"w{u.id}", NOW, 60) for u in ups))
+    assert all(u is not None for u in leased)
+    assert len({u.id for u in ups}) == 20
+
+
+async def test_the_worker_prunes_uploads_with_the_tasks(tmp_path: Any) -> None:
     from cdnctl.app import build_runtime
     from cdnctl.config import parse
-    from cdnctl.core.ports import TaskFilter
-    from cdnctl.storage import create_engine as storage_engine
-    from cdnctl.storage.migrations import upgrade
+    from cdnctl.testing import FrozenClock
 
-    db = tmp_path / "restart.db"
-    engine = storage_engine(f"sqlite:///{db}")
-    upgrade(engine)
-    engine.dispose()
-    settings = parse(sdk.settings_data(db, "http://127.0.0.1:9"))
-    first = await build_runtime(settings)
-    repo = _uploads.repository(first)
-    up = await repo.create(NewUpload("1001", 12, "n", "file", "http://f/x", first.clock.now(),
-                                     b"http://sim.example.com/1\nbad line\n", 2))
-    assert await repo.submit(up.id, False, first.clock.now())
-    await first.aclose()  # the process dies before expanding
-
-    second = await build_runtime(settings)
+    clock = FrozenClock(NOW)
+    settings = parse({
+        "database": {"url": f"sqlite:///{tmp_path / 'prune.db'}", "retention_days": 1},
+        "accounts": [{"id": "1001", "name": "acme", "tokens": ["t" * 32]}],
+        "sites": [],
+        "nodes": [],
+    })
+    rt = await build_runtime(settings, clock=clock)
     try:
-        DIALECT.routes(second)  # what create_app does at startup
-        account = second.directory.account("1001")
-        assert account is not None
-        for _ in range(100):
-            current = await _uploads.repository(second).get("1001", 12, up.id)
-            if current is not None and current.state == _uploads.RUNNING:
-                break
-            await asyncio.sleep(0.05)
-        assert current is not None
-        assert (current.state, current.submitted, current.errors) == (
-            "running", 1, {"InvalidUrl": 1})
-        src = f"alibaba-esa:12:upload:{up.id}"
-        assert await second.service.count(TaskFilter(account_id="1001", sources=[src])) == 1
+        old = await rt.uploads.create(new(at=NOW - timedelta(days=2)))
+        fresh = await rt.uploads.create(new(at=NOW))
+        worker = make_worker(rt)
+        worker._last_prune -= worker.settings.prune_interval  # due now
+        await worker._housekeeping()
+        assert await rt.uploads.get("1001", 11, old.id) is None
+        assert await rt.uploads.get("1001", 11, fresh.id) is not None
     finally:
-        await second.aclose()
+        await rt.aclose()

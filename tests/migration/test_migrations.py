@@ -80,7 +80,8 @@ def test_upgrade_creates_the_schema_once_then_is_a_no_op(
     engine = new_engine()
     assert current_version(engine) is None
     assert upgrade(engine) == LATEST == [
-        "0001_initial_schema", "0002_jobs_by_account", "0003_task_sites"]
+        "0001_initial_schema", "0002_jobs_by_account", "0003_task_sites",
+        "0004_upload_tasks"]
     assert upgrade(engine) == []
     assert current_version(engine) == len(LATEST)
     with engine.connect() as conn:

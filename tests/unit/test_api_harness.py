@@ -23,6 +23,7 @@ from cdnctl.core.model import Capability
 from cdnctl.core.service import ContentService
 from cdnctl.limits.ratelimit import MemoryRateLimiter
 from cdnctl.metrics import PrometheusMetrics
+from cdnctl.storage import open_upload_repository
 from cdnctl.testing import FrozenClock, InMemoryTaskRepository
 
 TOKEN = "tok-acme"
@@ -104,7 +105,8 @@ def build(settings: Settings | None = None, *, edges: dict[str, FakeEdge] | None
     repository = repo if repo is not None else InMemoryTaskRepository()
     service = ContentService(repository, directory, clock, limiter=MemoryRateLimiter(),
                              metrics=metrics, limits=settings.core_limits())
-    return Runtime(settings=settings, directory=directory, repo=repository, service=service,
+    return Runtime(settings=settings, directory=directory, repo=repository,
+                   uploads=open_upload_repository(repository), service=service,
                    clock=clock, edges=dict(edges), metrics=metrics)
 
 

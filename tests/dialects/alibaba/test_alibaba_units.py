@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cdnctl.api.dialects.alibaba import _expand, _render, _tasks, _wire, cdn, cdn_query, errors
-from cdnctl.api.dialects.alibaba._uploads import Upload
 from cdnctl.core.errors import (
     IdempotencyConflictError,
     InvalidDomainError,
@@ -21,6 +20,7 @@ from cdnctl.core.errors import (
     ValidationError,
 )
 from cdnctl.core.model import Action, Method, TargetType, Task, TaskState
+from cdnctl.core.uploads import Upload
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

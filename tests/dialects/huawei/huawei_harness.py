@@ -36,7 +36,7 @@ from cdnctl.core.service import ContentService
 from cdnctl.edges import create_edge
 from cdnctl.limits.ratelimit import MemoryRateLimiter
 from cdnctl.metrics import PrometheusMetrics
-from cdnctl.testing import FrozenClock, InMemoryTaskRepository
+from cdnctl.testing import FrozenClock, InMemoryTaskRepository, InMemoryUploadRepository
 from tests.fixtures_servers import unavailable
 from tests.servers import Origin, ServerUnavailableError, VarnishServer, fetch
 
@@ -185,5 +185,6 @@ def inprocess_runtime(clock: FrozenClock) -> Runtime:
     repo = InMemoryTaskRepository()
     service = ContentService(repo, directory, clock, limiter=MemoryRateLimiter(),
                              limits=settings.core_limits())
-    return Runtime(settings=settings, directory=directory, repo=repo, service=service,
+    return Runtime(settings=settings, directory=directory, repo=repo,
+                   uploads=InMemoryUploadRepository(), service=service,
                    clock=clock, edges=dict(edges), metrics=PrometheusMetrics())

@@ -22,7 +22,7 @@ from cdnctl.core.service import ContentService
 from cdnctl.edges import create_edge
 from cdnctl.limits.ratelimit import MemoryRateLimiter
 from cdnctl.metrics import PrometheusMetrics
-from cdnctl.testing import FrozenClock, InMemoryTaskRepository
+from cdnctl.testing import FrozenClock, InMemoryTaskRepository, InMemoryUploadRepository
 
 HEAD_1 = """POST / HTTP/1.1
 User-Agent: python-requests/2.34.2
@@ -119,7 +119,8 @@ def runtime(at: float) -> Runtime:
     repo = InMemoryTaskRepository()
     service = ContentService(repo, directory, clock, limiter=MemoryRateLimiter(),
                              metrics=PrometheusMetrics(), limits=settings.core_limits())
-    return Runtime(settings=settings, directory=directory, repo=repo, service=service,
+    return Runtime(settings=settings, directory=directory, repo=repo,
+                   uploads=InMemoryUploadRepository(), service=service,
                    clock=clock, edges=edges, metrics=PrometheusMetrics())
 
 

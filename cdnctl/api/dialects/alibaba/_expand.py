@@ -17,13 +17,12 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from cdnctl.api.dialects.alibaba import _uploads
-from cdnctl.api.dialects.alibaba._tasks import purge_spec
-from cdnctl.api.dialects.alibaba._uploads import Progress, Upload
+from cdnctl.api.dialects.alibaba._tasks import QUOTA_TZ, purge_spec
 from cdnctl.api.dialects.alibaba._wire import Call
 from cdnctl.api.dialects.alibaba.cdn import MAX_ENTRY, with_scheme
 from cdnctl.api.dialects.alibaba.errors import Product
 from cdnctl.api.dialects.alibaba.esa import in_site, scope_of, site_limits
+from cdnctl.core import uploads
 from cdnctl.core.errors import (
     IdempotencyConflictError,
     InvalidDomainError,
@@ -36,6 +35,7 @@ from cdnctl.core.errors import (
 from cdnctl.core.model import Account, Action, QuotaKind, Site, TargetType, TaskSpec, TaskState
 from cdnctl.core.ports import TaskFilter
 from cdnctl.core.service import Submission
+from cdnctl.core.uploads import Progress, Upload
 
 if TYPE_CHECKING:
     from cdnctl.app import Runtime
@@ -119,7 +119,7 @@ def validate(call: Call, site: Site, upload: Upload, force: bool, lines: list[by
 
 async def expand(runtime: Runtime, upload_id: int) -> None:
     """Expand one submitted upload (if nobody else holds its lease)."""
-    repo = _uploads.repository(runtime)
+    repo = runtime.uploads
     owner = uuid.uuid4().hex
     upload = await repo.lease(upload_id, owner, runtime.clock.now(), LEASE_SECONDS)
     if upload is None:
@@ -180,7 +180,7 @@ async def _submit_chunk(call: Call, site: Site, upload: Upload, chunk: int,
             done = await svc.submit(Submission(
                 account=call.account, specs=specs, source=source_of(upload),
                 request_id=call.request_id, idempotency_key=f"alibaba-esa-upload:{upload.id}"
-                f":{chunk}", quota_scope=scope_of(site), quota_limits=limits,
+                f":{chunk}", quota_scope=scope_of(site), quota_limits=limits, quota_tz=QUOTA_TZ,
                 meta={"action": "SubmitUploadTask", "site_id": site.id,
                       "upload_id": upload.id}))
             return len(done.tasks), quota_left
@@ -198,14 +198,14 @@ async def _submit_chunk(call: Call, site: Site, upload: Upload, chunk: int,
 
 async def _remaining(call: Call, site: Site, kind: QuotaKind) -> int:
     statuses = await call.runtime.service.quota(call.account, scope=scope_of(site),
-                                                limits=site_limits(call, site))
+                                                limits=site_limits(call, site), tz=QUOTA_TZ)
     return next((q.remaining for q in statuses if q.kind is kind), 0)
 
 
 def ensure_expanding(runtime: Runtime, upload: Upload) -> None:
     """Start (or resume) the expansion of an ``activacted`` upload in the background."""
     key = (id(runtime), upload.id)
-    if upload.state != _uploads.ACTIVATED or key in _running:
+    if upload.state != uploads.ACTIVATED or key in _running:
         return
     task = asyncio.get_running_loop().create_task(_guarded(runtime, upload.id))
     _running[key] = task
@@ -223,7 +223,7 @@ async def _guarded(runtime: Runtime, upload_id: int) -> None:
 async def resume_all(runtime: Runtime) -> None:
     """After a restart: resume every submitted upload nobody is expanding."""
     try:
-        stale = await _uploads.repository(runtime).stale(runtime.clock.now())
+        stale = await runtime.uploads.stale(runtime.clock.now())
     except Exception:
         log.exception("looking for upload tasks to resume failed")
         return
@@ -234,10 +234,10 @@ async def resume_all(runtime: Runtime) -> None:
 async def status(runtime: Runtime, account: Account, upload: Upload) -> Upload:
     """The upload with its aggregated status: a ``running`` upload settles once every
     child task is finished (``success``, ``partial`` or ``fail``)."""
-    if upload.state == _uploads.ACTIVATED:
+    if upload.state == uploads.ACTIVATED:
         ensure_expanding(runtime, upload)  # a no-op while another expansion holds the lease
         return upload
-    if upload.state != _uploads.RUNNING:
+    if upload.state != uploads.RUNNING:
         return upload
     svc = runtime.service
     src = [source_of(upload)]
@@ -249,12 +249,12 @@ async def status(runtime: Runtime, account: Account, upload: Upload) -> Upload:
         account_id=account.id, sources=src,
         states=[TaskState.FAILED, TaskState.TIMED_OUT, TaskState.CANCELED]))
     if upload.submitted == 0 or failed >= upload.submitted:
-        final = _uploads.FAIL
+        final = uploads.FAIL
     elif failed == 0 and not any(upload.errors.values()):
-        final = _uploads.SUCCESS
+        final = uploads.SUCCESS
     else:
-        final = _uploads.PARTIAL
-    await _uploads.repository(runtime).settle(upload.id, final, failed, runtime.clock.now())
+        final = uploads.PARTIAL
+    await runtime.uploads.settle(upload.id, final, failed, runtime.clock.now())
     return replace(upload, state=final, failed_children=failed)
 
 
@@ -280,9 +280,9 @@ def describe(upload: Upload) -> str:
             parts.append(f"{count} {_WORDS[code]} (line {lines}{more})")
     if upload.failed_children:
         parts.append(f"{upload.failed_children} of {upload.submitted} tasks failed")
-    if not parts and upload.state == _uploads.SUCCESS:
+    if not parts and upload.state == uploads.SUCCESS:
         return f"{upload.submitted} tasks complete"
-    if not parts and upload.state == _uploads.FAIL:
+    if not parts and upload.state == uploads.FAIL:
         return "the file has no line to process"
     return "; ".join(parts)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta, timezone
 from typing import Any
 
 from cdnctl.api.dialects.alibaba._wire import Call
@@ -21,6 +22,10 @@ from cdnctl.core.model import (
 )
 from cdnctl.core.quotas import DEFAULT_DAILY, limits_for
 from cdnctl.core.service import Submission, Submitted
+
+#: Alibaba counts daily quotas per Beijing day (UTC+8, no daylight saving time): every
+#: submission and quota report of the CDN and ESA dialects uses this quota day.
+QUOTA_TZ = timezone(timedelta(hours=8), "UTC+08:00")
 
 STATUS = {
     TaskState.QUEUED: "Refreshing",
@@ -106,4 +111,5 @@ async def submit(call: Call, specs: Sequence[TaskSpec], *, source: str,
     return await call.runtime.service.submit(Submission(
         account=call.account, specs=specs, source=source, request_id=call.request_id,
         idempotency_key=idempotency_key, quota_scope=scope, quota_limits=limits,
+        quota_tz=QUOTA_TZ,
         meta={"action": call.action, **(meta or {})}))

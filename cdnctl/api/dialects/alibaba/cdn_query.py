@@ -155,7 +155,7 @@ async def describe_refresh_task_by_id(call: Call) -> dict[str, Any]:
 
 async def _quotas(call: Call) -> dict[QuotaKind, tuple[int, int]]:
     statuses = await call.runtime.service.quota(
-        call.account, limits=_tasks.account_limits(call.account))
+        call.account, limits=_tasks.account_limits(call.account), tz=_tasks.QUOTA_TZ)
     return {q.kind: (q.limit, q.remaining) for q in statuses}
 
 

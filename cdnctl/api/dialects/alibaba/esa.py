@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cdnctl.api.dialects.alibaba._tasks import account_limits, purge_spec, submit
+from cdnctl.api.dialects.alibaba._tasks import QUOTA_TZ, account_limits, purge_spec, submit
 from cdnctl.api.dialects.alibaba._wire import Call, parse_bool, parse_id, parse_int, parse_json
 from cdnctl.api.dialects.alibaba.cdn import tag_spec, with_scheme
 from cdnctl.api.dialects.alibaba.errors import (
@@ -207,7 +207,7 @@ async def get_purge_quota(call: Call) -> dict[str, Any]:
     if kind is None:
         raise invalid("Type")
     statuses = await call.runtime.service.quota(call.account, scope=scope_of(site),
-                                                limits=site_limits(call, site))
+                                                limits=site_limits(call, site), tz=QUOTA_TZ)
     status = next(q for q in statuses if q.kind is kind)
     return {"Quota": str(status.limit), "Usage": str(status.used),
             "Quota30Day": "0", "Usage30Day": "0"}

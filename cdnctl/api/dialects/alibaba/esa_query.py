@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from cdnctl.api.dialects.alibaba import _expand, _tasks, _uploads
+from cdnctl.api.dialects.alibaba import _expand, _tasks
 from cdnctl.api.dialects.alibaba._wire import Call, parse_int, render_time, time_window
 from cdnctl.api.dialects.alibaba.cdn_query import object_path
 from cdnctl.api.dialects.alibaba.errors import AlibabaError, invalid_parameters
@@ -32,7 +32,7 @@ def esa_task(task: Task, *, with_type: bool) -> dict[str, Any]:
 
 async def _sources(call: Call, site: Site, since: Any) -> list[str]:
     """The site's API source plus one per upload task of the window."""
-    uploads = await _uploads.repository(call.runtime).find(
+    uploads = await call.runtime.uploads.find(
         call.account.id, site.id, type=None, created_from=since, created_to=None)
     return [source_of(site), *(_expand.source_of(u) for u in uploads)]
 

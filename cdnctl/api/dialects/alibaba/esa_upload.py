@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from cdnctl.api.dialects.alibaba import _expand, _uploads
-from cdnctl.api.dialects.alibaba._uploads import NewUpload, Upload
+from cdnctl.api.dialects.alibaba import _expand
 from cdnctl.api.dialects.alibaba._wire import (
     Call,
     parse_bool,
@@ -32,6 +31,8 @@ from cdnctl.api.dialects.alibaba.errors import (
     task_id_malformed,
 )
 from cdnctl.api.dialects.alibaba.esa import site_of
+from cdnctl.core import uploads
+from cdnctl.core.uploads import NewUpload, Upload
 
 MAX_FILE = 10 * 1024 * 1024
 FETCH_CONNECT_TIMEOUT = 5.0
@@ -40,9 +41,9 @@ MAX_NAME = 255
 #: UploadFile ``Type`` (case-insensitive) -> stored/listed form (lower case, as the seed).
 UPLOAD_TYPES = {"file": "file", "preload": "preload", "directory": "directory",
                 "ignoreparams": "ignoreparams"}
-LIST_STATUS = {_uploads.INIT: "Refreshing", _uploads.ACTIVATED: "Refreshing",
-               _uploads.RUNNING: "Refreshing", _uploads.SUCCESS: "Complete",
-               _uploads.PARTIAL: "Complete", _uploads.FAIL: "Failed"}
+LIST_STATUS = {uploads.INIT: "Refreshing", uploads.ACTIVATED: "Refreshing",
+               uploads.RUNNING: "Refreshing", uploads.SUCCESS: "Complete",
+               uploads.PARTIAL: "Complete", uploads.FAIL: "Failed"}
 
 
 def exceed_file_upload() -> AlibabaError:
@@ -96,10 +97,8 @@ async def upload_file(call: Call) -> dict[str, Any]:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise invalid_urls()
     content = await fetch(url)
-    repo = _uploads.repository(call.runtime)
-    keep = timedelta(days=call.runtime.settings.database.retention_days)
-    await repo.prune(call.now() - keep)  # the same retention as tasks
-    upload = await repo.create(NewUpload(
+    # Pruned with the tasks, after the same retention (the worker's housekeeping).
+    upload = await call.runtime.uploads.create(NewUpload(
         account_id=call.account.id, site_id=site.id, name=name, type=kind, url=url,
         created_at=call.now(), content=content, lines=_line_count(content)))
     return {"UploadId": upload.id}
@@ -113,7 +112,7 @@ async def _upload(call: Call) -> Upload:
     upload_id = parse_id(raw)
     if upload_id is None:
         raise task_id_malformed(Product.ESA)
-    upload = await _uploads.repository(call.runtime).get(call.account.id, site.id, upload_id)
+    upload = await call.runtime.uploads.get(call.account.id, site.id, upload_id)
     if upload is None:
         raise invalid_parameters()
     return upload
@@ -122,7 +121,7 @@ async def _upload(call: Call) -> Upload:
 async def submit_upload_task(call: Call) -> dict[str, Any]:
     upload = await _upload(call)
     force = parse_bool(call, "Force")
-    repo = _uploads.repository(call.runtime)
+    repo = call.runtime.uploads
     if await repo.submit(upload.id, force, call.now()):
         fresh = await repo.get(upload.account_id, upload.site_id, upload.id)
         assert fresh is not None
@@ -144,7 +143,7 @@ async def list_upload_tasks(call: Call) -> dict[str, Any]:
         if kind is None:
             raise invalid_parameters()
     window = time_window(call)
-    found = await _uploads.repository(call.runtime).find(
+    found = await call.runtime.uploads.find(
         call.account.id, site.id, type=kind, created_from=window.start,
         created_to=window.end + timedelta(seconds=1) if window.end else None)
     tasks = []
