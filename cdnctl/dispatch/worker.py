@@ -69,6 +69,7 @@ class Worker:
         self._flush = asyncio.Event()
         self._done: list[AttemptRecord] = []
         self._inflight = 0
+        self._full = False  # claim_batch deliveries in flight: wait for a free slot
         self._slots = {name: asyncio.Semaphore(self.settings.node_concurrency) for name in edges}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_housekeeping = 0.0
@@ -84,8 +85,7 @@ class Worker:
         flusher = asyncio.create_task(self._flusher(stop))
         try:
             while not stop.is_set():
-                claimed = await self._claim_once()
-                if not claimed:
+                if not await self._claim_once():
                     await self._housekeeping()
                     await self._sleep(stop)
         finally:
@@ -102,23 +102,32 @@ class Worker:
         await self._flush_now()
 
     # -- claiming -------------------------------------------------------------
-    async def _claim_once(self) -> int:
+    async def _claim_once(self) -> bool:
+        """Claim what is due; True when more may be due right now (a full batch came back).
+
+        A short batch means the queue is drained: the loop then sleeps instead of asking
+        again, which would take the database's write lock just when the recording of the
+        deliveries it started needs it.
+        """
+        # Cleared before claiming, so a wake-up for work committed after this claim
+        # started is never lost (the sleep then returns at once).
+        self._wake.clear()
         room = self.settings.claim_batch - self._inflight
         if room <= 0:
-            await asyncio.sleep(0.001)
-            return 0
+            self._full = True  # a finishing delivery wakes the loop
+            return False
         try:
             items = await self.repo.claim(self.id, limit=room, now=self.clock.now(),
                                           lease_seconds=self.settings.lease_seconds)
         except Exception:
             log.exception("claim failed; retrying after the poll interval")
-            return 0
+            return False
         for item in items:
             self._inflight += 1
             t = asyncio.create_task(self._deliver(item))
             self._tasks.add(t)
             t.add_done_callback(self._tasks.discard)
-        return len(items)
+        return len(items) == room
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         timeout = self.settings.poll_interval
@@ -127,7 +136,6 @@ class Worker:
             if due is not None:
                 timeout = max(0.0, min(timeout, (due - self.clock.now()).total_seconds()))
         timeout = max(timeout, 0.005)  # never spin on the database
-        self._wake.clear()
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for w in waiters:
@@ -151,6 +159,9 @@ class Worker:
             self._flush.set()
         finally:
             self._inflight -= 1
+            if self._full:
+                self._full = False
+                self._wake.set()
 
     async def _drain(self) -> None:
         if self._tasks:

@@ -27,30 +27,56 @@ from cdnctl.core.ports import JobSummary
 _Row = Any  # a sqlalchemy Row, or a SimpleNamespace of insert parameters
 
 
+_TASK_FIELDS = (
+    "id", "job_id", "account_id", "action", "type", "target", "raw_target", "domain",
+    "method", "state", "created_at", "updated_at", "deadline", "deliveries_total",
+    "deliveries_succeeded", "deliveries_failed", "error_code", "description", "finished_at",
+    "headers", "block_expires_at", "site_id",
+)
+# Where each field sits in a result of a given shape: reading a Row by position is
+# several times cheaper than by name, and a 100-task page maps 2,200 values.
+_POSITIONS: dict[tuple[str, ...], tuple[int, ...]] = {}
+_ACTIONS = {a.value: a for a in Action}
+_TYPES = {t.value: t for t in TargetType}
+_METHODS = {m.value: m for m in Method}
+_STATES = {s.value: s for s in TaskState}
+
+
 def task_from_row(row: _Row) -> Task:
+    fields = getattr(row, "_fields", None)
+    if fields is None:  # a SimpleNamespace of insert parameters
+        values = tuple(getattr(row, name) for name in _TASK_FIELDS)
+    else:
+        pos = _POSITIONS.get(fields)
+        if pos is None:
+            pos = _POSITIONS[fields] = tuple(fields.index(name) for name in _TASK_FIELDS)
+        values = tuple(row[i] for i in pos)
+    (id_, job_id, account_id, action, type_, target, raw_target, domain, method, state,
+     created_at, updated_at, deadline, total, succeeded, failed, error_code, description,
+     finished_at, headers, block_expires_at, site_id) = values
     return Task(
-        id=row.id,
-        job_id=row.job_id,
-        account_id=row.account_id,
-        action=Action(row.action),
-        type=TargetType(row.type),
-        target=row.target,
-        raw_target=row.target if row.raw_target is None else row.raw_target,
-        domain=row.domain,
-        method=Method(row.method),
-        state=TaskState(row.state),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        deadline=row.deadline,
-        deliveries_total=row.deliveries_total,
-        deliveries_succeeded=row.deliveries_succeeded,
-        deliveries_failed=row.deliveries_failed,
-        error_code=row.error_code,
-        description=row.description,
-        finished_at=row.finished_at,
-        headers=row.headers or {},
-        block_expires_at=row.block_expires_at,
-        site_id=row.site_id,
+        id=id_,
+        job_id=job_id,
+        account_id=account_id,
+        action=_ACTIONS[action],
+        type=_TYPES[type_],
+        target=target,
+        raw_target=target if raw_target is None else raw_target,
+        domain=domain,
+        method=_METHODS[method],
+        state=_STATES[state],
+        created_at=created_at,
+        updated_at=updated_at,
+        deadline=deadline,
+        deliveries_total=total,
+        deliveries_succeeded=succeeded,
+        deliveries_failed=failed,
+        error_code=error_code,
+        description=description,
+        finished_at=finished_at,
+        headers=headers or {},
+        block_expires_at=block_expires_at,
+        site_id=site_id,
     )
 
 
