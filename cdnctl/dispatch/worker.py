@@ -18,7 +18,7 @@ import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cdnctl.core.directory import Directory
 from cdnctl.core.edge import EdgeAdapter
@@ -41,6 +41,7 @@ class WorkerSettings:
     housekeeping_interval: float = 1.0
     retention_seconds: float | None = 30 * 86400.0
     prune_interval: float = 3600.0
+    flush_delay: float = 0.002  # max wait for the rest of a fan-out before recording
     retry: RetryPolicy = RetryPolicy()  # noqa: RUF009 - frozen value object, safe to share
 
 
@@ -70,6 +71,8 @@ class Worker:
         self._done: list[AttemptRecord] = []
         self._inflight = 0
         self._full = False  # claim_batch deliveries in flight: wait for a free slot
+        self._idle = asyncio.Event()  # set whenever no delivery is in flight
+        self._next_retry: datetime | None = None  # earliest retry this worker scheduled
         self._slots = {name: asyncio.Semaphore(self.settings.node_concurrency) for name in edges}
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_housekeeping = 0.0
@@ -130,11 +133,16 @@ class Worker:
         return len(items) == room
 
     async def _sleep(self, stop: asyncio.Event) -> None:
+        """Until woken (new work committed here, a slot freed), until this worker's own
+        earliest retry is due, or at most ``poll_interval``: the poll is what finds work
+        committed by other processes, their retries and expired leases. No query here:
+        it would compete with the recording of the deliveries just started."""
         timeout = self.settings.poll_interval
-        with contextlib.suppress(Exception):
-            due = await self.repo.next_due()
-            if due is not None:
-                timeout = max(0.0, min(timeout, (due - self.clock.now()).total_seconds()))
+        if self._next_retry is not None:
+            until = (self._next_retry - self.clock.now()).total_seconds()
+            if until <= timeout:
+                self._next_retry = None
+            timeout = min(timeout, until)
         timeout = max(timeout, 0.005)  # never spin on the database
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -159,6 +167,8 @@ class Worker:
             self._flush.set()
         finally:
             self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
             if self._full:
                 self._full = False
                 self._wake.set()
@@ -171,6 +181,12 @@ class Worker:
     async def _flusher(self, stop: asyncio.Event) -> None:
         while True:
             await self._flush.wait()
+            if self._inflight > 0 and not stop.is_set():
+                # The other nodes of a fan-out answer within a millisecond or so: wait a
+                # little for them, so one transaction records (and settles) the task.
+                self._idle.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), self.settings.flush_delay)
             self._flush.clear()
             await self._flush_now()
             if stop.is_set() and not self._done and not self._tasks:
@@ -190,8 +206,11 @@ class Worker:
             if self.metrics is not None:
                 for task in finished:
                     self.metrics.task_finished(task.state)
-            if any(r.retry_at is not None for r in batch):
-                self._wake.set()
+            retries = [r.retry_at for r in batch if r.retry_at is not None]
+            if retries:
+                soonest = min(retries)
+                if self._next_retry is None or soonest < self._next_retry:
+                    self._next_retry = soonest
 
     # -- housekeeping -----------------------------------------------------------
     async def _housekeeping(self) -> None:
