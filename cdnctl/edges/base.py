@@ -32,7 +32,7 @@ from cdnctl.core.edge import (
     NodeHealth,
     OriginError,
 )
-from cdnctl.core.model import Capability, Node, TargetType
+from cdnctl.core.model import Action, Capability, Node, TargetType
 from cdnctl.edges._http import (
     ConnectError,
     Headers,
@@ -177,9 +177,36 @@ def prefetch_result(node_name: str, reply: Reply) -> EdgeResult:
 
 
 class HttpEdge:
-    """Base for adapters that speak HTTP to one cache node."""
+    """Base for adapters that speak HTTP to one cache node.
+
+    ``apply`` checks the capability and routes by action; a subclass provides
+    ``_prefetch``, ``_block``, ``_unblock`` and ``_purge`` (which routes by target type).
+    """
 
     kind: str = "http"
+    capabilities: frozenset[Capability]
+
+    async def apply(self, op: EdgeOp) -> EdgeResult:
+        require(self.name, self.kind, self.capabilities, op)
+        if op.action is Action.PREFETCH:
+            return await self._prefetch(op)
+        if op.action is Action.BLOCK:
+            return await self._block(op)
+        if op.action is Action.UNBLOCK:
+            return await self._unblock(op)
+        return await self._purge(op)
+
+    async def _prefetch(self, op: EdgeOp) -> EdgeResult:
+        raise EdgeUnsupportedError(f"{self.name}: prefetch is not implemented by {self.kind}")
+
+    async def _block(self, op: EdgeOp) -> EdgeResult:
+        raise EdgeUnsupportedError(f"{self.name}: block is not implemented by {self.kind}")
+
+    async def _unblock(self, op: EdgeOp) -> EdgeResult:
+        raise EdgeUnsupportedError(f"{self.name}: unblock is not implemented by {self.kind}")
+
+    async def _purge(self, op: EdgeOp) -> EdgeResult:
+        raise EdgeUnsupportedError(f"{self.name}: purge is not implemented by {self.kind}")
 
     def __init__(self, node: Node, *, timeout: float) -> None:
         self.name = node.name

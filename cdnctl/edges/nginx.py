@@ -26,14 +26,13 @@ config lacks the block locations.
 from __future__ import annotations
 
 from cdnctl.core.edge import EdgeOp, EdgeRejectedError, EdgeResult, NodeHealth
-from cdnctl.core.model import Action, Capability, Node
+from cdnctl.core.model import Capability, Node
 from cdnctl.edges.base import (
     HttpEdge,
     Reply,
     block_request,
     block_span,
     check_status,
-    require,
     split_url,
 )
 
@@ -53,16 +52,6 @@ class NginxEdge(HttpEdge):
         self.capabilities: frozenset[Capability] = (
             BASE_CAPABILITIES | {Capability.BLOCK} if block else BASE_CAPABILITIES)
 
-    async def apply(self, op: EdgeOp) -> EdgeResult:
-        require(self.name, self.kind, self.capabilities, op)
-        if op.action is Action.PREFETCH:
-            return await self._prefetch(op)
-        if op.action is Action.BLOCK:
-            return await self._block(op)
-        if op.action is Action.UNBLOCK:
-            return await self._unblock(op)
-        return await self._purge(op.target)
-
     async def health(self) -> NodeHealth:
         return await self.probe("GET", "/.cdnctl/health", {}, "cdnctl ok")
 
@@ -74,8 +63,8 @@ class NginxEdge(HttpEdge):
                 "(is contrib/nginx/cdnctl.conf included?)", http_status=reply.status)
         return found
 
-    async def _purge(self, target: str) -> EdgeResult:
-        url = split_url(target)
+    async def _purge(self, op: EdgeOp) -> EdgeResult:
+        url = split_url(op.target)
         reply = await self.request("PURGE", url.path_qs, host=url.netloc)
         purged = self._check(reply, "Purge", absent_ok=True)
         return EdgeResult(reply.status, "purged" if purged else "not cached (nothing to purge)")
@@ -94,7 +83,7 @@ class NginxEdge(HttpEdge):
             raise EdgeRejectedError(
                 f"{self.name}: HTTP {reply.status} instead of the block marker "
                 "(ACL, or the block locations of cdnctl.conf missing?)", http_status=reply.status)
-        dropped = await self._purge(op.target)
+        dropped = await self._purge(op)
         return EdgeResult(200, f"blocked {block_span(op)}; cached copy {dropped.detail}")
 
     async def _unblock(self, op: EdgeOp) -> EdgeResult:

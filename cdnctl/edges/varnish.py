@@ -37,14 +37,13 @@ from cdnctl.core.edge import (
     EdgeUnsupportedError,
     NodeHealth,
 )
-from cdnctl.core.model import Action, Capability, Method, TargetType
+from cdnctl.core.model import Capability, Method, TargetType
 from cdnctl.edges.base import (
     HttpEdge,
     Reply,
     block_request,
     block_span,
     check_status,
-    require,
     split_url,
 )
 
@@ -118,14 +117,7 @@ class VarnishEdge(HttpEdge):
     kind: str = "varnish"
     capabilities: frozenset[Capability] = CAPABILITIES
 
-    async def apply(self, op: EdgeOp) -> EdgeResult:
-        require(self.name, self.kind, self.capabilities, op)
-        if op.action is Action.PREFETCH:
-            return await self._prefetch(op)
-        if op.action is Action.BLOCK:
-            return await self._block(op)
-        if op.action is Action.UNBLOCK:
-            return await self._unblock(op)
+    async def _purge(self, op: EdgeOp) -> EdgeResult:
         if op.type is TargetType.URL:
             return await self._purge_url(op)
         if op.type is TargetType.TAG:
