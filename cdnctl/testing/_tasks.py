@@ -1,33 +1,21 @@
-"""Test doubles that ship with the package (procrastinate ``testing``, httpx ``MockTransport``).
+"""InMemoryTaskRepository: the TaskRepository contract in pure Python."""
 
-* :class:`InMemoryTaskRepository` — the :class:`~cdnctl.core.ports.TaskRepository`
-  contract in pure Python; ``tests/integration/test_repository_contract.py`` runs the
-  same suite over it, SQLite and PostgreSQL.
-* :class:`InMemoryUploadRepository` — the :class:`~cdnctl.core.uploads.UploadRepository`
-  twin (``tests/integration/test_upload_repository.py`` runs it with SQLite and PostgreSQL).
-* :class:`FrozenClock` — a :class:`~cdnctl.core.ports.Clock` you move by hand.
-* :class:`RecordingMetrics` — a :class:`~cdnctl.core.ports.Metrics` that keeps every call.
-* ``FakeEdge`` — see the section at the end of this module.
-"""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cdnctl.core import states
-from cdnctl.core.edge import EdgeError, EdgeOp, EdgeResult, NodeHealth
 from cdnctl.core.errors import IdempotencyConflictError, NotFoundError
 from cdnctl.core.model import (
     Account,
     Attempt,
     BlockRule,
-    Capability,
     Delivery,
     DeliveryState,
     Job,
@@ -52,11 +40,7 @@ from cdnctl.core.ports import (
     QuotaCharge,
     TaskFilter,
 )
-from cdnctl.core.uploads import ACTIVATED, INIT, RUNNING, NewUpload, Progress, Upload
 from cdnctl.storage import _rules
-
-__all__ = ["FrozenClock", "InMemoryTaskRepository", "InMemoryUploadRepository",
-           "RecordingMetrics"]
 
 _D = DeliveryState
 _OPEN = (_D.PENDING, _D.CLAIMED)
@@ -70,41 +54,6 @@ _JOB_KEYS: dict[JobOrder, Callable[[JobSummary], Any]] = {
     JobOrder.FAILED: lambda s: s.failed,
 }
 
-
-# -- clock and metrics -------------------------------------------------------------------
-
-
-class FrozenClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, now: datetime | None = None) -> None:
-        self._now = now or datetime(2024, 1, 1, tzinfo=UTC)
-        if self._now.tzinfo is None:
-            raise ValueError("FrozenClock needs an aware datetime")
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, now: datetime) -> None:
-        self._now = now
-
-    def advance(self, seconds: float) -> datetime:
-        self._now += timedelta(seconds=seconds)
-        return self._now
-
-
-@dataclass
-class RecordingMetrics:
-    """Keeps every metric call, for assertions."""
-
-    finished: list[TaskState] = field(default_factory=list)
-    attempts: list[tuple[str, float, bool, str]] = field(default_factory=list)
-
-    def task_finished(self, state: TaskState) -> None:
-        self.finished.append(state)
-
-    def attempt(self, node: str, latency_ms: float, ok: bool, code: str) -> None:
-        self.attempts.append((node, latency_ms, ok, code))
 
 
 # -- in-memory repository ----------------------------------------------------------------
@@ -482,122 +431,6 @@ class InMemoryTaskRepository:
         """Nothing to release."""
 
 
-@dataclass
-class _StoredUpload:
-    upload: Upload
-    content: bytes
-    lease_owner: str | None = None
-    lease_until: datetime | None = None
-
-
-class InMemoryUploadRepository:
-    """The upload-task contract in pure Python (same moves as
-    :class:`cdnctl.storage.uploads.SqlUploadRepository`); one lock around each method."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._uploads: dict[int, _StoredUpload] = {}
-        self._next_id = 1
-
-    @staticmethod
-    def _copy(upload: Upload) -> Upload:
-        return dataclasses.replace(upload, errors=dict(upload.errors),
-                                   samples={k: list(v) for k, v in upload.samples.items()})
-
-    def _free(self, stored: _StoredUpload, now: datetime) -> bool:
-        return stored.lease_until is None or stored.lease_until < now
-
-    async def create(self, new: NewUpload) -> Upload:
-        with self._lock:
-            upload = Upload(id=self._next_id, account_id=new.account_id, site_id=new.site_id,
-                            name=new.name, type=new.type, url=new.url,
-                            created_at=new.created_at, state=INIT, force=False,
-                            size=len(new.content), lines=new.lines, cursor=0, line_no=0,
-                            chunk=0, submitted=0, failed_children=0)
-            self._next_id += 1
-            self._uploads[upload.id] = _StoredUpload(upload, bytes(new.content))
-            return self._copy(upload)
-
-    async def get(self, account_id: str, site_id: int, upload_id: int) -> Upload | None:
-        with self._lock:
-            stored = self._uploads.get(upload_id)
-            if stored is None or (stored.upload.account_id, stored.upload.site_id) != (
-                    account_id, site_id):
-                return None
-            return self._copy(stored.upload)
-
-    async def find(self, account_id: str, site_id: int, *, type: str | None,
-                   created_from: datetime, created_to: datetime | None) -> list[Upload]:
-        with self._lock:
-            return [self._copy(s.upload) for _, s in sorted(self._uploads.items(), reverse=True)
-                    if s.upload.account_id == account_id and s.upload.site_id == site_id
-                    and s.upload.created_at >= created_from
-                    and (created_to is None or s.upload.created_at < created_to)
-                    and (type is None or s.upload.type == type)]
-
-    async def content(self, upload_id: int) -> bytes:
-        with self._lock:
-            stored = self._uploads.get(upload_id)
-            if stored is None:
-                raise NotFoundError(f"upload {upload_id} not found")
-            return stored.content
-
-    async def submit(self, upload_id: int, force: bool, now: datetime) -> bool:
-        with self._lock:
-            stored = self._uploads.get(upload_id)
-            if stored is None or stored.upload.state != INIT:
-                return False
-            stored.upload = dataclasses.replace(stored.upload, state=ACTIVATED, force=force)
-            return True
-
-    async def lease(self, upload_id: int, owner: str, now: datetime,
-                    seconds: float) -> Upload | None:
-        with self._lock:
-            stored = self._uploads.get(upload_id)
-            if (stored is None or stored.upload.state != ACTIVATED
-                    or not self._free(stored, now)):
-                return None
-            stored.lease_owner, stored.lease_until = owner, now + timedelta(seconds=seconds)
-            return self._copy(stored.upload)
-
-    async def progress(self, upload_id: int, owner: str, p: Progress, *, done: bool,
-                       now: datetime, seconds: float) -> bool:
-        with self._lock:
-            stored = self._uploads.get(upload_id)
-            if (stored is None or stored.upload.state != ACTIVATED
-                    or stored.lease_owner != owner):
-                return False
-            stored.upload = dataclasses.replace(
-                stored.upload, cursor=p.cursor, line_no=p.line_no, chunk=p.chunk,
-                submitted=p.submitted, errors=dict(p.errors),
-                samples={k: list(v) for k, v in p.samples.items()},
-                state=RUNNING if done else ACTIVATED)
-            stored.lease_until = now + timedelta(seconds=seconds)
-            if done:
-                stored.lease_owner = stored.lease_until = None
-            return True
-
-    async def settle(self, upload_id: int, state: str, failed_children: int,
-                     now: datetime) -> None:
-        with self._lock:
-            stored = self._uploads.get(upload_id)
-            if stored is not None and stored.upload.state == RUNNING:
-                stored.upload = dataclasses.replace(stored.upload, state=state,
-                                                    failed_children=failed_children)
-
-    async def stale(self, now: datetime) -> list[int]:
-        with self._lock:
-            return sorted(i for i, s in self._uploads.items()
-                          if s.upload.state == ACTIVATED and self._free(s, now))
-
-    async def prune(self, before: datetime) -> int:
-        with self._lock:
-            old = [i for i, s in self._uploads.items() if s.upload.created_at < before]
-            for i in old:
-                del self._uploads[i]
-            return len(old)
-
-
 def _job_summary(flt: JobFilter, job: Job, tasks: list[Task]) -> JobSummary | None:
     """The job's summary if it matches ``flt`` (a job without tasks never does)."""
     if (not tasks or job.account_id != flt.account_id
@@ -617,53 +450,3 @@ def _job_summary(flt: JobFilter, job: Job, tasks: list[Task]) -> JobSummary | No
     if flt.statuses is not None and summary.status not in flt.statuses:
         return None
     return summary
-
-
-# -- edges ------------------------------------------------------------------------------
-
-
-class FakeEdge:
-    """An EdgeAdapter that records every operation and fails as scripted.
-
-    ``script`` is consumed one entry per call: an ``EdgeError`` instance to raise, an
-    ``EdgeResult`` to return, or ``None`` for the default success. ``delay`` (seconds)
-    simulates latency; ``hang`` makes every call wait forever (until cancelled).
-    """
-
-    kind = "fake"
-
-    def __init__(
-        self,
-        name: str = "fake-1",
-        *,
-        capabilities: frozenset[Capability] | None = None,
-        script: Iterable[EdgeError | EdgeResult | None] = (),
-        delay: float = 0.0,
-        hang: bool = False,
-        up: bool = True,
-    ) -> None:
-        self.name = name
-        self.capabilities = capabilities if capabilities is not None else frozenset(Capability)
-        self.script: list[EdgeError | EdgeResult | None] = list(script)
-        self.delay = delay
-        self.hang = hang
-        self.up = up
-        self.calls: list[EdgeOp] = []
-        self.closed = False
-
-    async def apply(self, op: EdgeOp) -> EdgeResult:
-        self.calls.append(op)
-        if self.hang:
-            await asyncio.Event().wait()
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        step = self.script.pop(0) if self.script else None
-        if isinstance(step, EdgeError):
-            raise step
-        return step if step is not None else EdgeResult(http_status=200, detail="fake: ok")
-
-    async def health(self) -> NodeHealth:
-        return NodeHealth(up=self.up, latency_ms=0.0, detail="fake")
-
-    async def aclose(self) -> None:
-        self.closed = True
