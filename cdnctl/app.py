@@ -54,6 +54,7 @@ class Runtime:
     workers: list[Worker] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _runs: list[asyncio.Task[None]] = field(default_factory=list)
+    _relay: asyncio.Task[None] | None = None
 
     def start_workers(self, count: int | None = None) -> None:
         """Start ``count`` dispatch workers (default: ``server.workers``) in this event loop,
@@ -73,9 +74,35 @@ class Runtime:
             if isinstance(wake, _WakeAll):
                 wake.workers.append(worker)
             self._runs.append(asyncio.create_task(worker.run(self._stop)))
+        if n > 0 and self._relay is None:
+            self._relay = asyncio.create_task(self._relay_notifications())
+
+    async def _relay_notifications(self) -> None:
+        """Wake this process's workers when any process commits work (PostgreSQL NOTIFY).
+
+        Without it a worker in another process than the API finds new work only at its
+        next poll. SQLite has no such channel (``listener()`` is None): workers poll.
+        """
+        make = getattr(self.repo, "listener", None)
+        while make is not None and not self._stop.is_set():
+            listener = make()
+            if listener is None:
+                return
+            try:
+                async with listener:
+                    async for _ in listener:
+                        for worker in self.workers:
+                            worker.wake()
+            except Exception as exc:  # connection lost: polling covers the gap; reconnect
+                log.warning("LISTEN for new work failed (%s); reconnecting in 1 s", exc)
+                await asyncio.sleep(1.0)
 
     async def aclose(self) -> None:
         self._stop.set()
+        if self._relay is not None:
+            self._relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._relay
         for run in self._runs:
             with contextlib.suppress(Exception):
                 await run

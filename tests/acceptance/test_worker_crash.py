@@ -1,5 +1,6 @@
 """A worker killed with SIGKILL mid-delivery loses nothing: once its lease expires,
 another worker process claims the same deliveries and the task succeeds, counted once.
+And on PostgreSQL a worker process is woken by NOTIFY, not by its poll.
 
 Real processes: ``cdnctl serve --workers 0`` (API only) and ``cdnctl worker`` processes,
 on a real SQLite file and on a real PostgreSQL database.
@@ -31,7 +32,7 @@ url = "{db}"
 [dispatch]
 lease_seconds = 2
 attempt_timeout = 10
-poll_interval = 0.2
+poll_interval = {poll}
 task_deadline = 60
 [[accounts]]
 id = "1001"
@@ -83,10 +84,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def api(tmp_path: Path, db_url: str) -> Iterator[tuple[str, Path]]:
+def poll_interval() -> float:
+    return 0.2
+
+
+@pytest.fixture
+def api(tmp_path: Path, db_url: str, poll_interval: float) -> Iterator[tuple[str, Path]]:
     port = _port()
     cfg = tmp_path / "crash.toml"
-    cfg.write_text(CONFIG.format(port=port, db=db_url, token=TOKEN))
+    cfg.write_text(CONFIG.format(port=port, db=db_url, token=TOKEN, poll=poll_interval))
     proc = _spawn("serve", "--config", str(cfg), cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -153,3 +159,26 @@ def test_sigkilled_worker_loses_no_task(api: tuple[str, Path], tmp_path: Path) -
             if p is not None and p.poll() is None:
                 p.terminate()
                 p.wait(10)
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.servers)],
+                         indirect=True)
+@pytest.mark.parametrize("poll_interval", [30.0])
+def test_a_worker_process_is_woken_by_notify(api: tuple[str, Path], tmp_path: Path) -> None:
+    base, cfg = api
+    worker = _spawn("worker", "--config", str(cfg), cwd=tmp_path)
+    try:
+        time.sleep(3)  # let the worker start, claim nothing and go to its 30 s sleep
+        assert worker.poll() is None, _logs(tmp_path)
+        t0 = time.monotonic()
+        r = httpx.post(f"{base}/v1/tasks", headers=AUTH, timeout=10, json={
+            "action": "purge", "type": "url", "targets": ["https://www.example.com/n.png"]})
+        assert r.status_code == 202, r.text
+        task_id = r.json()["tasks"][0]["id"]
+        task = _wait(base, task_id, lambda t: t["status"] != "queued", 10)
+        # 1.5 s simulated nodes; a 30 s poll would leave the task queued far longer
+        assert time.monotonic() - t0 < 10, (task, _logs(tmp_path))
+        task = _wait(base, task_id, lambda t: t["status"] == "succeeded", 15)
+    finally:
+        worker.terminate()
+        worker.wait(10)
