@@ -148,7 +148,9 @@ class VarnishEdge(HttpEdge):
         if not tag or any(c.isspace() or c == "," for c in tag):
             raise EdgeRejectedError(f"tag {tag!r} cannot be an xkey key (space or comma)")
         hosts = [h.lower() for h in (op.hosts or ((op.domain,) if op.domain else ()))]
-        if hosts and not any(h.startswith("*.") for h in hosts):
+        if hosts:
+            # "<host>|tag" for exact hosts, "*.<suffix>|tag" for wildcard domains: the
+            # VCL indexes both, so a tag purge never leaves its site's hosts.
             keys = " ".join(f"{h}|{tag}" for h in hosts)
             scope = "on " + ", ".join(hosts)
         else:

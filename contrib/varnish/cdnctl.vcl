@@ -253,7 +253,10 @@ sub vcl_backend_response {
     set beresp.http.x-url = bereq.url;
     set beresp.http.x-host = regsub(bereq.http.host, ":[0-9]+$", "");
     # Cache tags: "xkey: a b" (xkey's own header) or "Cache-Tag: a,b"; every key
-    # is also indexed as "<host>|<key>" so one site's tag purge spares the others.
+    # is also indexed as "<host>|<key>" so one site's tag purge spares the others,
+    # and as "*.<parent>|<key>" for each parent domain up to four labels up (keeping
+    # at least two labels), so a site with a wildcard domain (*.example.com) can purge
+    # its tags on all its hosts without touching other sites' objects.
     if (beresp.http.Cache-Tag) {
         std.collect(beresp.http.Cache-Tag, ",");
         set beresp.http.xkey = beresp.http.xkey + " " + beresp.http.Cache-Tag;
@@ -261,8 +264,31 @@ sub vcl_backend_response {
     if (beresp.http.xkey) {
         std.collect(beresp.http.xkey, " ");
         set beresp.http.xkey = regsuball(beresp.http.xkey, "[\s,]+", " ");
+        set beresp.http.X-Cdnctl-Tags = beresp.http.xkey;
         set beresp.http.xkey = beresp.http.xkey + " " +
-            regsuball(beresp.http.xkey, "([^\s,]+)", beresp.http.x-host + "|\1");
+            regsuball(beresp.http.X-Cdnctl-Tags, "([^\s,]+)", beresp.http.x-host + "|\1");
+        if (beresp.http.x-host ~ "^([^.]+\.){1}[^.]+\.[^.]+") {
+            set beresp.http.X-Cdnctl-Up = "*." + regsub(beresp.http.x-host, "^([^.]+\.){1}", "");
+            set beresp.http.xkey = beresp.http.xkey + " " +
+                regsuball(beresp.http.X-Cdnctl-Tags, "([^\s,]+)", beresp.http.X-Cdnctl-Up + "|\1");
+        }
+        if (beresp.http.x-host ~ "^([^.]+\.){2}[^.]+\.[^.]+") {
+            set beresp.http.X-Cdnctl-Up = "*." + regsub(beresp.http.x-host, "^([^.]+\.){2}", "");
+            set beresp.http.xkey = beresp.http.xkey + " " +
+                regsuball(beresp.http.X-Cdnctl-Tags, "([^\s,]+)", beresp.http.X-Cdnctl-Up + "|\1");
+        }
+        if (beresp.http.x-host ~ "^([^.]+\.){3}[^.]+\.[^.]+") {
+            set beresp.http.X-Cdnctl-Up = "*." + regsub(beresp.http.x-host, "^([^.]+\.){3}", "");
+            set beresp.http.xkey = beresp.http.xkey + " " +
+                regsuball(beresp.http.X-Cdnctl-Tags, "([^\s,]+)", beresp.http.X-Cdnctl-Up + "|\1");
+        }
+        if (beresp.http.x-host ~ "^([^.]+\.){4}[^.]+\.[^.]+") {
+            set beresp.http.X-Cdnctl-Up = "*." + regsub(beresp.http.x-host, "^([^.]+\.){4}", "");
+            set beresp.http.xkey = beresp.http.xkey + " " +
+                regsuball(beresp.http.X-Cdnctl-Tags, "([^\s,]+)", beresp.http.X-Cdnctl-Up + "|\1");
+        }
+        unset beresp.http.X-Cdnctl-Tags;
+        unset beresp.http.X-Cdnctl-Up;
     }
     if (bereq.http.X-Cdnctl-Prefetch) {
         # Answer the prefetch only once the whole object is in the cache.

@@ -217,6 +217,21 @@ async def test_tag_purge_drops_exactly_the_tagged_objects(edge, varnish_server):
     assert not await cached(varnish_server, "/t/1?xkey=red", host=OTHER)
 
 
+async def test_wildcard_site_tag_purge_stays_on_its_subdomains(edge, varnish_server):
+    ours = ["a.example.org", "x.y.example.org", "p.q.r.s.example.org"]
+    for host in ours:
+        await warm(varnish_server, "/w/1?xkey=sale", host=host)
+    await warm(varnish_server, "/w/1?xkey=sale", host=OTHER)  # another tenant, same tag
+    await warm(varnish_server, "/w/1?xkey=sale", host="example.org")  # not a subdomain
+    result = await edge.apply(purge(TargetType.TAG, "sale", hosts=("*.example.org",),
+                                    domain=None))
+    assert "purged 3 object" in result.detail
+    for host in ours:
+        assert not await cached(varnish_server, "/w/1?xkey=sale", host=host)
+    assert await cached(varnish_server, "/w/1?xkey=sale", host=OTHER)
+    assert await cached(varnish_server, "/w/1?xkey=sale", host="example.org")
+
+
 async def test_host_and_all_purges_stay_on_their_hosts(edge, varnish_server):
     await warm(varnish_server, "/h/1", "/h/2?q=1")
     await warm(varnish_server, "/h/1", host=OTHER)
