@@ -192,3 +192,22 @@ async def backend(
 @pytest.fixture
 def repository(backend: Backend) -> TaskRepository:
     return backend.open()
+
+
+# -- no passing by skipping ---------------------------------------------------------------
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With CDNCTL_TEST_REQUIRE_SERVERS=1 (CI) any skip fails the run: a missing server,
+    SDK or binary must never let the suite pass."""
+    if REQUIRE_SERVERS and _skipped:
+        listed = "\n  ".join(_skipped[:20])
+        print(f"\nCDNCTL_TEST_REQUIRE_SERVERS=1 but {len(_skipped)} test(s) skipped:\n  {listed}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

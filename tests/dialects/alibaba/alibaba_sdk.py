@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import pytest
 from alibabacloud_cdn20180510.client import Client as CdnClient
 from alibabacloud_esa20240910.client import Client as EsaClient
 from alibabacloud_tea_openapi.client import Client as OpenApiClient
@@ -99,9 +97,3 @@ def generic(endpoint: str, action: str, query: dict[str, str], scheme: str = "ac
     return result
 
 
-def unavailable(reason: str) -> NoReturn:
-    """Skip locally, fail under ``CDNCTL_TEST_REQUIRE_SERVERS=1`` (as tests.fixtures_servers;
-    not imported from there, since other test packages load it as a plugin)."""
-    if os.environ.get("CDNCTL_TEST_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"{reason} (and CDNCTL_TEST_REQUIRE_SERVERS=1)", pytrace=False)
-    pytest.skip(reason)
