@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from cdnctl import storage
@@ -17,7 +18,8 @@ from cdnctl.clock import SystemClock
 from cdnctl.config import Settings
 from cdnctl.core.directory import Directory
 from cdnctl.core.edge import EdgeAdapter
-from cdnctl.core.ports import Clock, TaskRepository
+from cdnctl.core.model import WorkItem
+from cdnctl.core.ports import Clock, Lease, TaskRepository
 from cdnctl.core.service import ContentService
 from cdnctl.core.uploads import UploadRepository
 from cdnctl.dispatch.reconciler import BlockReconciler
@@ -31,14 +33,27 @@ log = logging.getLogger(__name__)
 
 
 class _WakeAll:
-    """Fans the service's 'work committed' signal out to every in-process worker."""
+    """The service's view of the in-process workers: fans 'work committed' out to all
+    of them, and offers a new job's deliveries to the first with room for them."""
 
     def __init__(self) -> None:
         self.workers: list[Worker] = []
+        self._by_id: dict[str, Worker] = {}
 
     def notify(self) -> None:
         for w in self.workers:
             w.wake()
+
+    def offer(self, deliveries: int) -> Lease | None:
+        for w in self.workers:
+            lease = w.offer(deliveries)
+            if lease is not None:
+                self._by_id[lease.worker_id] = w
+                return lease
+        return None
+
+    def hand(self, lease: Lease, items: Sequence[WorkItem]) -> None:
+        self._by_id[lease.worker_id].hand(lease, items)
 
 
 @dataclass
@@ -143,8 +158,9 @@ async def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Ru
         raise
     directory = replace(directory, capabilities={k: e.capabilities for k, e in edges.items()})
     metrics = PrometheusMetrics()
+    workers = _WakeAll()
     service = ContentService(
-        repo, directory, clock, wakeup=_WakeAll(), limiter=MemoryRateLimiter(),
+        repo, directory, clock, wakeup=workers, dispatcher=workers, limiter=MemoryRateLimiter(),
         metrics=metrics, limits=settings.core_limits(),
     )
     return Runtime(settings=settings, directory=directory, repo=repo, uploads=uploads,

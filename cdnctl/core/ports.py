@@ -206,6 +206,17 @@ class TaskRepository(Protocol):
         """
         ...
 
+    async def create_job_leased(
+        self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge],
+        lease: Lease,
+    ) -> tuple[Job, list[Task], bool, list[WorkItem]]:
+        """:meth:`create_job`, but when the job has at most ``lease.limit`` deliveries
+        they are inserted CLAIMED by ``lease.worker_id`` (lease ending ``lease.seconds``
+        after ``job.created_at``), their tasks start RUNNING, and they are returned as
+        work items for that worker to run. Otherwise (a larger job, or an idempotent
+        replay) exactly :meth:`create_job` with no work items."""
+        ...
+
     async def get_job(self, account_id: str, job_id: str) -> tuple[Job, list[Task]] | None: ...
 
     async def list_jobs(
@@ -308,6 +319,33 @@ class WakeUp(Protocol):
     """Tells workers new work was committed (in-process event, or LISTEN/NOTIFY)."""
 
     def notify(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A worker of this process taking a new job's deliveries in the job's own
+    transaction (see :meth:`TaskRepository.create_job_leased`): they are inserted
+    CLAIMED by ``worker_id`` for ``seconds``, so no claim transaction stands between
+    the commit and the first edge call. If the process dies, the lease expires and any
+    worker claims them again, as after any claim."""
+
+    worker_id: str
+    seconds: float
+    limit: int  # the most deliveries the worker takes; a larger job is left PENDING
+
+
+class Dispatcher(Protocol):
+    """The in-process workers, as the service sees them when it submits."""
+
+    def offer(self, deliveries: int) -> Lease | None:
+        """A lease for ``deliveries`` new deliveries, or None (no worker has room).
+        Every lease given must be returned through :meth:`hand`."""
+        ...
+
+    def hand(self, lease: Lease, items: Sequence[WorkItem]) -> None:
+        """Start ``items`` (committed CLAIMED under ``lease``; may be empty) and
+        release the rest of the lease."""
+        ...
 
 
 class Metrics(Protocol):

@@ -36,11 +36,13 @@ from cdnctl.core.model import (
     TargetType,
     Task,
     TaskSpec,
+    WorkItem,
 )
 from cdnctl.core.ports import (
     BlockRuleFilter,
     BlockRulePage,
     Clock,
+    Dispatcher,
     JobFilter,
     JobOrder,
     JobPage,
@@ -97,6 +99,7 @@ class ContentService:
         clock: Clock,
         *,
         wakeup: WakeUp | None = None,
+        dispatcher: Dispatcher | None = None,
         limiter: RateLimiter | None = None,
         metrics: Metrics | None = None,
         limits: Limits | None = None,
@@ -106,6 +109,7 @@ class ContentService:
         self.directory = directory
         self.clock = clock
         self.wakeup = wakeup
+        self.dispatcher = dispatcher
         self.limiter = limiter
         self.metrics = metrics
         self.limits = limits or Limits()
@@ -285,9 +289,25 @@ class ContentService:
             fingerprint=_fingerprint(sub.specs) if sub.idempotency_key else "",
             meta=sub.meta,
         )
-        stored, created_tasks, created = await self.repo.create_job(job, tasks, charges)
-        if created and self.wakeup is not None:
-            self.wakeup.notify()
+        dispatcher = self.dispatcher
+        lease = None
+        if dispatcher is not None:
+            lease = dispatcher.offer(sum(len(t.nodes) for t in tasks))
+        if dispatcher is None or lease is None:
+            stored, created_tasks, created = await self.repo.create_job(job, tasks, charges)
+            if created and self.wakeup is not None:
+                self.wakeup.notify()
+            return Submitted(job=stored, tasks=created_tasks, created=created)
+        # A worker here takes the deliveries in the job's own transaction and starts them
+        # at once: no claim transaction, no wake-up round between commit and edges.
+        items: list[WorkItem] = []
+        try:
+            stored, created_tasks, created, items = await self.repo.create_job_leased(
+                job, tasks, charges, lease)
+        finally:
+            dispatcher.hand(lease, items)
+        if created and not items and self.wakeup is not None:
+            self.wakeup.notify()  # too large for the lease: the claim loop takes it
         return Submitted(job=stored, tasks=created_tasks, created=created)
 
     def _new_task(self, account_id: str, spec: TaskSpec, now: datetime) -> NewTask:

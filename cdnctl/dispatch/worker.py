@@ -1,11 +1,14 @@
 """The claim loop: lease deliveries from the database, fan them out to the edges
 with a concurrency limit per node, and record outcomes in small batches.
 
-Latency path for one task: the API commits and calls ``wake()``; the loop
-claims (one transaction), every node is called concurrently over kept-alive
-connections, and finished attempts are flushed together (one transaction),
-which settles the task. Nothing is held only in memory: a killed worker's
-leases expire and another worker claims the same deliveries again.
+Latency path for one task: the API commits the job with its deliveries already
+leased to a worker of the same process (:meth:`Worker.offer`, :meth:`Worker.hand`),
+which calls every node concurrently over kept-alive connections at once; finished
+attempts are flushed together (one transaction), which settles the task. Work
+committed elsewhere (another process, a retry, an expired lease, a job too large for
+the lease) is claimed by the loop (one transaction) after ``wake()`` or a poll.
+Nothing is held only in memory: a killed worker's leases expire and another worker
+claims the same deliveries again.
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cdnctl.core.directory import Directory
 from cdnctl.core.edge import EdgeAdapter
 from cdnctl.core.model import WorkItem
-from cdnctl.core.ports import AttemptRecord, Clock, Metrics, TaskRepository
+from cdnctl.core.ports import AttemptRecord, Clock, Lease, Metrics, TaskRepository
 from cdnctl.core.uploads import UploadRepository
 from cdnctl.dispatch.executor import attempt
 from cdnctl.dispatch.retry import RetryPolicy
@@ -70,6 +73,10 @@ class Worker:
         self._flush = asyncio.Event()
         self._done: list[AttemptRecord] = []
         self._inflight = 0
+        self._reserved = 0  # deliveries leased to submissions still committing
+        self._unreserved = asyncio.Event()  # set whenever _reserved is 0
+        self._unreserved.set()
+        self._stop: asyncio.Event | None = None  # set while run() accepts leases
         self._full = False  # claim_batch deliveries in flight: wait for a free slot
         self._idle = asyncio.Event()  # set whenever no delivery is in flight
         self._next_retry: datetime | None = None  # earliest retry this worker scheduled
@@ -84,7 +91,27 @@ class Worker:
 
     notify = wake  # so a Worker can serve as the service's WakeUp port
 
+    def offer(self, deliveries: int) -> Lease | None:
+        """A lease on ``deliveries`` new deliveries if this worker runs and has room for
+        them (see :class:`~cdnctl.core.ports.Dispatcher`); return it through :meth:`hand`."""
+        stop = self._stop
+        if stop is None or stop.is_set():
+            return None
+        if self._inflight + self._reserved + deliveries > self.settings.claim_batch:
+            return None
+        self._reserved += deliveries
+        self._unreserved.clear()
+        return Lease(worker_id=self.id, seconds=self.settings.lease_seconds, limit=deliveries)
+
+    def hand(self, lease: Lease, items: Sequence[WorkItem]) -> None:
+        """Run ``items``, committed CLAIMED under ``lease``; give back its reservation."""
+        self._reserved -= lease.limit
+        if not self._reserved:
+            self._unreserved.set()
+        self._start(items)
+
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         flusher = asyncio.create_task(self._flusher(stop))
         try:
             while not stop.is_set():
@@ -92,6 +119,7 @@ class Worker:
                     await self._housekeeping()
                     await self._sleep(stop)
         finally:
+            await self._unreserved.wait()  # submissions committing under a lease: run theirs
             await self._drain()
             stop.set()
             self._flush.set()
@@ -115,7 +143,7 @@ class Worker:
         # Cleared before claiming, so a wake-up for work committed after this claim
         # started is never lost (the sleep then returns at once).
         self._wake.clear()
-        room = self.settings.claim_batch - self._inflight
+        room = self.settings.claim_batch - self._inflight - self._reserved
         if room <= 0:
             self._full = True  # a finishing delivery wakes the loop
             return False
@@ -125,12 +153,15 @@ class Worker:
         except Exception:
             log.exception("claim failed; retrying after the poll interval")
             return False
+        self._start(items)
+        return len(items) == room
+
+    def _start(self, items: Sequence[WorkItem]) -> None:
         for item in items:
             self._inflight += 1
             t = asyncio.create_task(self._deliver(item))
             self._tasks.add(t)
             t.add_done_callback(self._tasks.discard)
-        return len(items) == room
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         """Until woken (new work committed here, a slot freed), until this worker's own

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from cdnctl.core import states
 from cdnctl.core.errors import QuotaExceededError
-from cdnctl.core.model import Action, DeliveryState, Method, Task, TaskState
+from cdnctl.core.model import Action, DeliveryState, Method, Task, TaskState, WorkItem
 from cdnctl.core.ports import AttemptRecord, NewJob, NewTask, QuotaCharge
 
 #: Longest attempt detail kept (the rest of a node's answer is dropped).
@@ -28,16 +28,18 @@ def nodes_of(task: NewTask) -> tuple[str, ...]:
     return tuple(dict.fromkeys(task.nodes))
 
 
-def initial_state(task: NewTask, deliveries: int) -> TaskState:
-    """QUEUED with deliveries to make; FAILED if rejected at submit; settled if no node."""
+def initial_state(task: NewTask, deliveries: int, *, leased: bool = False) -> TaskState:
+    """QUEUED with deliveries to make (RUNNING if a worker leased them as they were
+    created); FAILED if rejected at submit; settled if no node."""
     if task.error_code is not None:
         return TaskState.FAILED
-    return states.settle(deliveries, 0, 0) or TaskState.QUEUED
+    return states.settle(deliveries, 0, 0) or (TaskState.RUNNING if leased else TaskState.QUEUED)
 
 
-def new_task(task_id: int, job: NewJob, t: NewTask, nodes: tuple[str, ...]) -> Task:
+def new_task(task_id: int, job: NewJob, t: NewTask, nodes: tuple[str, ...], *,
+             leased: bool = False) -> Task:
     """The task as ``create_job`` stores it, with deliveries on ``nodes_of(t)``."""
-    state = initial_state(t, len(nodes))
+    state = initial_state(t, len(nodes), leased=leased)
     return Task(
         id=task_id, job_id=job.id, account_id=job.account_id, action=t.action, type=t.type,
         target=t.target, raw_target=t.raw_target, domain=t.domain, method=Method(t.method),
@@ -47,6 +49,15 @@ def new_task(task_id: int, job: NewJob, t: NewTask, nodes: tuple[str, ...]) -> T
         finished_at=job.created_at if state.terminal else None, headers=dict(t.headers),
         block_expires_at=t.block_expires_at, site_id=t.site_id,
     )
+
+
+def work_item(task: Task, t: NewTask, delivery_id: int, node: str) -> WorkItem:
+    """What a worker needs to run the new delivery ``delivery_id`` of ``task`` on ``node``."""
+    return WorkItem(
+        delivery_id=delivery_id, task_id=task.id, account_id=task.account_id, node=node,
+        attempts=0, action=task.action, type=task.type, target=task.target,
+        domain=task.domain, method=task.method, headers=dict(task.headers),
+        block_ttl_seconds=t.block_ttl_seconds, deadline=task.deadline, site_id=task.site_id)
 
 
 def clip(detail: str) -> str:

@@ -28,7 +28,6 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    select,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL
@@ -127,12 +126,14 @@ def allocate_task_ids(conn: Connection, n: int) -> list[int]:
 
     ``max(id)`` is a rowid lookup; ``sqlite_sequence`` remembers ids of pruned tasks.
     """
-    high = conn.execute(select(func.max(tasks.c.id))).scalar_one_or_none() or 0
-    seq = conn.exec_driver_sql(
-        "SELECT seq FROM sqlite_sequence WHERE name = 'tasks'"
-    ).scalar_one_or_none()
-    start = max(int(high), int(seq or 0)) + 1
-    return list(range(start, start + n))
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    (high,) = driver.execute(_HIGH_TASK_ID).fetchone()
+    return list(range(high + 1, high + 1 + n))
+
+
+_HIGH_TASK_ID = ("SELECT max(coalesce((SELECT max(id) FROM tasks), 0), "
+                 "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0))")
 
 
 @functools.cache
@@ -146,7 +147,9 @@ def bulk_insert(
     conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
     """One ``executemany`` straight through the driver; values already in database form."""
-    conn.exec_driver_sql(_insert_sql(table, columns), rows)
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    driver.executemany(_insert_sql(table, columns), rows)
 
 
 def upsert(table: Table) -> sqlite.Insert:

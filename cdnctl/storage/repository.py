@@ -58,6 +58,7 @@ from cdnctl.core.ports import (
     JobFilter,
     JobOrder,
     JobPage,
+    Lease,
     NewJob,
     NewTask,
     Page,
@@ -66,6 +67,7 @@ from cdnctl.core.ports import (
 )
 from cdnctl.storage import _ingest, _listing, _queue, _sqlite, schema
 from cdnctl.storage._backend import backend_for
+from cdnctl.storage._inline import BUSY, InlineRunner
 from cdnctl.storage._queue import chunked, in_
 from cdnctl.storage._rows import (
     attempt_from_row,
@@ -89,6 +91,10 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 _MAX_TRIES = 3  # runs of one transaction when the database asks for a retry
 _UNFINISHED = (TaskState.QUEUED.value, TaskState.RUNNING.value)
+# Transactions at most this large may run inline (see _inline): about a millisecond of
+# SQLite work at most, less than the thread hop saves on the small ones.
+INLINE_TASKS = 64
+INLINE_DELIVERIES = 256
 
 
 class SqlTaskRepository:
@@ -103,18 +109,26 @@ class SqlTaskRepository:
         self.engine = engine
         self._writer = engine.execution_options(**{_sqlite.WRITE: True})
         self._snapshot = engine.execution_options(**self._backend.SNAPSHOT_OPTIONS)
-        self._gate: contextlib.AbstractContextManager[Any] = (
-            threading.Lock() if self._backend.SERIALIZE_WRITES else contextlib.nullcontext()
-        )
+        lock = threading.Lock() if self._backend.SERIALIZE_WRITES else None
+        self._gate: contextlib.AbstractContextManager[Any] = lock or contextlib.nullcontext()
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cdnctl-db")
+        # Small transactions on the fan-out path skip the thread hop when they cannot
+        # block (SQLite only; see _inline).
+        self._inline = InlineRunner(engine, lock) if lock is not None else None
 
     # -- plumbing ------------------------------------------------------------------
 
     async def _run(
-        self, fn: Callable[[Connection], _T], *, write: bool, snapshot: bool = False
+        self, fn: Callable[[Connection], _T], *, write: bool, snapshot: bool = False,
+        inline: bool = False,
     ) -> _T:
         """Run ``fn`` in one transaction on the pool: a write transaction, or a read one
-        (``snapshot``: whose statements all see the same snapshot)."""
+        (``snapshot``: whose statements all see the same snapshot). ``inline``: ``fn``
+        is small, so run it on this thread if it need not wait for a lock (SQLite)."""
+        if inline and self._inline is not None:
+            done = self._inline.run(fn, write=write)
+            if done is not BUSY:
+                return done  # type: ignore[return-value]
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._transaction, fn, write,
                                           snapshot)
@@ -152,6 +166,8 @@ class SqlTaskRepository:
 
     def _shutdown(self) -> None:
         self._executor.shutdown(wait=True)
+        if self._inline is not None:
+            self._inline.close()
         self.engine.dispose()
 
     # -- configuration -------------------------------------------------------------
@@ -187,15 +203,30 @@ class SqlTaskRepository:
     async def create_job(
         self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge]
     ) -> tuple[Job, list[Task], bool]:
+        stored, created, made, _ = await self._create(job, tasks, charges, None)
+        return stored, created, made
+
+    async def create_job_leased(
+        self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge],
+        lease: Lease,
+    ) -> tuple[Job, list[Task], bool, list[WorkItem]]:
+        return await self._create(job, tasks, charges, lease)
+
+    async def _create(
+        self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge],
+        lease: Lease | None,
+    ) -> tuple[Job, list[Task], bool, list[WorkItem]]:
+        def run(conn: Connection) -> tuple[Job, list[Task], bool, list[WorkItem]]:
+            return _ingest.create_job(conn, self._backend, job, tasks, charges, lease)
+
+        small = len(tasks) <= INLINE_TASKS
         try:
-            return await self._run(
-                lambda c: _ingest.create_job(c, self._backend, job, tasks, charges), write=True)
+            return await self._run(run, write=True, inline=small)
         except IntegrityError:
             if job.idempotency_key is None:
                 raise
             # A concurrent request with the same key won the race; this run replays it.
-            return await self._run(
-                lambda c: _ingest.create_job(c, self._backend, job, tasks, charges), write=True)
+            return await self._run(run, write=True, inline=small)
 
     async def get_job(self, account_id: str, job_id: str) -> tuple[Job, list[Task]] | None:
         def run(conn: Connection) -> tuple[Job, list[Task]] | None:
@@ -229,7 +260,7 @@ class SqlTaskRepository:
             row = conn.execute(stmt).first()
             return None if row is None else task_from_row(row)
 
-        return await self._run(run, write=False)
+        return await self._run(run, write=False, inline=True)
 
     def _where(self, flt: TaskFilter) -> list[ColumnElement[bool]]:
         c = tasks.c
@@ -304,7 +335,7 @@ class SqlTaskRepository:
                     history[a.delivery_id].append(attempt_from_row(a))
             return [delivery_from_row(r, history[r.id]) for r in rows]
 
-        return await self._run(run, write=False)
+        return await self._run(run, write=False, inline=True)
 
     async def quota_used(self, scope: str, day: str) -> dict[QuotaKind, int]:
         stmt = select(quota_usage.c.kind, quota_usage.c.used).where(
@@ -366,7 +397,8 @@ class SqlTaskRepository:
         self, worker_id: str, *, limit: int, now: datetime, lease_seconds: float
     ) -> list[WorkItem]:
         return await self._run(
-            lambda conn: _queue.claim(conn, worker_id, limit, now, lease_seconds), write=True)
+            lambda conn: _queue.claim(conn, worker_id, limit, now, lease_seconds), write=True,
+            inline=limit <= INLINE_DELIVERIES)
 
     async def record(
         self, records: Sequence[AttemptRecord], now: datetime, *, worker_id: str | None = None
@@ -378,7 +410,7 @@ class SqlTaskRepository:
         if not records:
             return []
         return await self._run(lambda conn: _queue.record(conn, records, now, worker_id),
-                               write=True)
+                               write=True, inline=len(records) <= INLINE_DELIVERIES)
 
     async def expire(self, now: datetime) -> list[Task]:
         return await self._run(lambda conn: _queue.expire(conn, now), write=True)

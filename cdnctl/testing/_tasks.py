@@ -34,6 +34,7 @@ from cdnctl.core.ports import (
     JobOrder,
     JobPage,
     JobSummary,
+    Lease,
     NewJob,
     NewTask,
     Page,
@@ -126,6 +127,19 @@ class InMemoryTaskRepository:
     async def create_job(
         self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge]
     ) -> tuple[Job, list[Task], bool]:
+        stored, created, made, _ = self._create(job, tasks, charges, None)
+        return stored, created, made
+
+    async def create_job_leased(
+        self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge],
+        lease: Lease,
+    ) -> tuple[Job, list[Task], bool, list[WorkItem]]:
+        return self._create(job, tasks, charges, lease)
+
+    def _create(
+        self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge],
+        lease: Lease | None,
+    ) -> tuple[Job, list[Task], bool, list[WorkItem]]:
         with self._lock:
             if job.idempotency_key is not None:
                 known = self._keys.get((job.account_id, job.idempotency_key))
@@ -135,7 +149,7 @@ class InMemoryTaskRepository:
                         raise IdempotencyConflictError(
                             f"idempotency key {job.idempotency_key!r} was used for another "
                             "request")
-                    return stored, self._job_tasks(known), False
+                    return stored, self._job_tasks(known), False, []
             if job.id in self._jobs:
                 raise ValueError(f"job {job.id!r} exists")
             self._charge(charges)
@@ -148,7 +162,11 @@ class InMemoryTaskRepository:
                 self._keys[(job.account_id, job.idempotency_key)] = job.id
             ids = list(range(self._next_task_id, self._next_task_id + len(tasks)))
             self._next_task_id += len(tasks)
-            out = [self._add_task(task_id, job, t) for task_id, t in zip(ids, tasks, strict=True)]
+            if lease is not None and sum(len(_rules.nodes_of(t)) for t in tasks) > lease.limit:
+                lease = None
+            work: list[WorkItem] = []
+            out = [self._add_task(task_id, job, t, lease, work)
+                   for task_id, t in zip(ids, tasks, strict=True)]
             for url, change in _rules.block_changes(zip(ids, tasks, strict=True)).items():
                 if change is None:
                     self._blocks.pop((job.account_id, url), None)
@@ -158,7 +176,7 @@ class InMemoryTaskRepository:
                         account_id=job.account_id, url=url, domain=t.domain,
                         created_at=job.created_at, expires_at=t.block_expires_at,
                         task_id=task_id)
-            return created, out, True
+            return created, out, True, work
 
     def _charge(self, charges: Sequence[QuotaCharge]) -> None:
         pending = dict(self._quota)
@@ -170,14 +188,19 @@ class InMemoryTaskRepository:
             pending[key] = used + c.amount
         self._quota = pending
 
-    def _add_task(self, task_id: int, job: NewJob, t: NewTask) -> Task:
+    def _add_task(self, task_id: int, job: NewJob, t: NewTask, lease: Lease | None,
+                  work: list[WorkItem]) -> Task:
         targets = _rules.nodes_of(t)
-        task = _rules.new_task(task_id, job, t, targets)
+        task = _rules.new_task(task_id, job, t, targets, leased=lease is not None)
         self._tasks[task_id] = _StoredTask(task, job.source, t.block_ttl_seconds)
         for node in targets:
             d = _Delivery(id=self._next_delivery_id, task_id=task_id, node=node,
                           state=_D.PENDING, next_attempt_at=job.created_at,
                           updated_at=job.created_at)
+            if lease is not None:
+                d.state, d.lease_owner = _D.CLAIMED, lease.worker_id
+                d.lease_expires_at = job.created_at + timedelta(seconds=lease.seconds)
+                work.append(_rules.work_item(task, t, d.id, node))
             self._deliveries[d.id] = d
             self._next_delivery_id += 1
         return task

@@ -39,6 +39,7 @@ from cdnctl.core.ports import (
     JobOrder,
     JobStatus,
     JobSummary,
+    Lease,
     NewJob,
     NewTask,
     QuotaCharge,
@@ -521,6 +522,67 @@ async def test_list_jobs_orders_pages_and_counts(repository: TaskRepository) -> 
     last = await repository.list_jobs(JobFilter(account_id="acme", statuses=[
         JobStatus.FAILED]), limit=2, offset=2, order=JobOrder.FAILED)
     assert (names(last.items), last.total) == ("a", 3)  # f (2 failed), then g and a (1)
+
+
+async def test_a_leased_job_is_created_claimed_and_returns_its_work(
+    repository: TaskRepository,
+) -> None:
+    lease = Lease(worker_id="w1", seconds=30, limit=4)
+    _created, tasks, fresh, work = await repository.create_job_leased(
+        job(), [task("https://www.example.com/1"), task("https://www.example.com/2")], [], lease)
+    assert fresh
+    assert all(t.state is TaskState.RUNNING for t in tasks)
+    assert sorted((i.task_id, i.node) for i in work) == sorted(
+        (t.id, n) for t in tasks for n in ("varnish-1", "varnish-2"))
+    assert all((i.attempts, i.account_id, i.deadline) == (0, "acme", T0 + HOUR) for i in work)
+    stored = await repository.get_task("acme", tasks[0].id)
+    assert stored is not None
+    assert stored.state is TaskState.RUNNING
+    delivered = await repository.deliveries(tasks[0].id)
+    assert {d.state for d in delivered} == {DeliveryState.CLAIMED}
+    assert {d.id for d in delivered} == {i.delivery_id for i in work if i.task_id == tasks[0].id}
+    # Nobody else claims them while the lease holds; the lease's owner records them.
+    assert await claim_all(repository, T0 + timedelta(seconds=29), worker="w2") == []
+    assert await repository.next_due() == T0 + timedelta(seconds=30)
+    done = await repository.record([ok(i) for i in work], T0, worker_id="w1")
+    assert [(t.id, t.state) for t in done] == [(t.id, TaskState.SUCCEEDED) for t in tasks]
+
+
+async def test_a_leased_job_outlives_its_worker(repository: TaskRepository) -> None:
+    lease = Lease(worker_id="dead", seconds=30, limit=2)
+    _, (t,), _, work = await repository.create_job_leased(job(), [task()], [], lease)
+    assert len(work) == 2
+    taken = await claim_all(repository, T0 + timedelta(seconds=31), worker="w2")
+    assert sorted(i.delivery_id for i in taken) == sorted(i.delivery_id for i in work)
+    assert await repository.record([ok(i) for i in work], T0, worker_id="dead") == []
+    done = await repository.record([ok(i) for i in taken], T0, worker_id="w2")
+    assert [(x.id, x.state) for x in done] == [(t.id, TaskState.SUCCEEDED)]
+
+
+async def test_a_job_larger_than_its_lease_is_left_to_the_claim_loop(
+    repository: TaskRepository,
+) -> None:
+    lease = Lease(worker_id="w1", seconds=30, limit=3)
+    _, tasks, fresh, work = await repository.create_job_leased(
+        job(), [task("https://www.example.com/1"), task("https://www.example.com/2")], [], lease)
+    assert fresh
+    assert work == []
+    assert all(t.state is TaskState.QUEUED for t in tasks)
+    assert len(await claim_all(repository)) == 4
+
+
+async def test_a_leased_replay_or_refused_job_hands_out_no_work(
+    repository: TaskRepository,
+) -> None:
+    lease = Lease(worker_id="w1", seconds=30, limit=10)
+    first, tasks, _, work = await repository.create_job_leased(job(key="k"), [task()], [], lease)
+    again, same, fresh, more = await repository.create_job_leased(
+        job(key="k"), [task()], [], lease)
+    assert (again, same, fresh, more) == (first, tasks, False, [])
+    with pytest.raises(QuotaExceededError):
+        await repository.create_job_leased(job(), [task()], [charge(5, 1)], lease)
+    assert len(work) == 2
+    assert len(await claim_all(repository, T0 + timedelta(seconds=31))) == 2  # the first only
 
 
 # -- claim -----------------------------------------------------------------------------

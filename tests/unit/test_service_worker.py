@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -51,19 +52,22 @@ NO_SOFT = frozenset(Capability) - {Capability.SOFT_PURGE}
 
 class Rig:
     def __init__(self, *, edges: dict[str, FakeEdge] | None = None, limits: Limits | None = None,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, dispatch: bool = False,
+                 claim_batch: int = 256) -> None:
         self.clock = FrozenClock()
         self.repo = InMemoryTaskRepository()
         self.edges = edges or {n.name: FakeEdge(n.name) for n in NODES}
         self.directory = Directory([ACME, OTHER], SITES, NODES,
                                    {k: e.capabilities for k, e in self.edges.items()})
         self.metrics = RecordingMetrics()
+        self.worker = Worker(self.repo, self.directory, self.edges, self.clock,
+                             WorkerSettings(retry=retry or RetryPolicy(wait=1, jitter=0),
+                                            claim_batch=claim_batch),
+                             metrics=self.metrics, worker_id="w1")
         self.service = ContentService(self.repo, self.directory, self.clock,
                                       limiter=MemoryRateLimiter(), metrics=self.metrics,
-                                      limits=limits)
-        self.worker = Worker(self.repo, self.directory, self.edges, self.clock,
-                             WorkerSettings(retry=retry or RetryPolicy(wait=1, jitter=0)),
-                             metrics=self.metrics, worker_id="w1")
+                                      limits=limits, wakeup=self.worker if dispatch else None,
+                                      dispatcher=self.worker if dispatch else None)
 
     async def submit(self, action=Action.PURGE, kind=TargetType.URL, *targets, account=ACME,
                      **kw):
@@ -240,3 +244,61 @@ async def test_lease_expiry_lets_another_worker_finish():
     await rig.worker.run_until_idle()
     assert (await rig.service.task(ACME, task.id)).state is TaskState.SUCCEEDED
     assert rig.clock.now() - task.created_at >= timedelta(seconds=31)
+
+
+async def _settled(rig: Rig, task_id: int) -> TaskState:
+    for _ in range(200):
+        state = (await rig.service.task(ACME, task_id)).state
+        if state.terminal:
+            return state
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"task {task_id} did not settle")
+
+
+async def test_a_running_worker_takes_a_new_job_in_its_own_transaction():
+    rig = Rig(dispatch=True)
+    claimed: list[int] = []
+    claim = rig.repo.claim
+
+    async def counting_claim(*args, **kwargs):
+        items = await claim(*args, **kwargs)
+        claimed.append(len(items))
+        return items
+
+    rig.repo.claim = counting_claim  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    running = asyncio.create_task(rig.worker.run(stop))
+    await asyncio.sleep(0.01)
+    (task,) = (await rig.submit(Action.PURGE, TargetType.URL, "http://www.example.com/x")).tasks
+    assert task.state is TaskState.RUNNING  # leased as it was committed
+    assert await _settled(rig, task.id) is TaskState.SUCCEEDED
+    assert [len(e.calls) for e in rig.edges.values()] == [1, 1]
+    assert sum(claimed) == 0  # no claim transaction was needed
+    stop.set()
+    await running
+
+
+async def test_a_lease_is_offered_only_by_a_running_worker_with_room():
+    rig = Rig(dispatch=True, claim_batch=3)
+    assert rig.worker.offer(1) is None  # not running: the claim loop will take the job
+    (queued,) = (await rig.submit(Action.PURGE, TargetType.URL, "http://www.example.com/q")).tasks
+    assert queued.state is TaskState.QUEUED
+    stop = asyncio.Event()
+    running = asyncio.create_task(rig.worker.run(stop))
+    await asyncio.sleep(0.01)
+    assert await _settled(rig, queued.id) is TaskState.SUCCEEDED
+    assert rig.worker.offer(4) is None  # more than claim_batch
+    lease = rig.worker.offer(3)
+    assert lease is not None
+    assert lease.limit == 3
+    assert rig.worker.offer(1) is None  # all room reserved
+    rig.worker.hand(lease, [])
+    # A submission refused by the repository (quota) gives its lease back.
+    regex = r"https?://www\.example\.com/a.*"
+    with pytest.raises(QuotaExceededError):
+        await rig.submit(Action.PURGE, TargetType.REGEX, regex, regex, regex)
+    lease = rig.worker.offer(3)
+    assert lease is not None
+    rig.worker.hand(lease, [])
+    stop.set()
+    await asyncio.wait_for(running, 5)  # no lease outstanding: the worker stops

@@ -1,0 +1,95 @@
+"""Small SQLite transactions run on the event loop's thread only when they cannot wait.
+
+Real SQLite files; a second ``sqlite3`` connection (as another process would) holds the
+database's write lock to prove the loop never sleeps on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from cdnctl.storage import open_repository
+from cdnctl.storage._inline import BUSY, InlineRunner
+from cdnctl.storage.repository import SqlTaskRepository
+from tests.integration.test_repository_contract import job, task
+
+
+def _repo(path: Path) -> SqlTaskRepository:
+    repo = open_repository(f"sqlite:///{path}", migrate=True)
+    assert isinstance(repo, SqlTaskRepository)
+    return repo
+
+
+def test_runs_on_the_calling_thread_and_commits(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "a.db")
+    runner = InlineRunner(repo.engine, threading.Lock())
+    seen: list[int] = []
+
+    def write(conn: Connection) -> int:
+        seen.append(threading.get_ident())
+        conn.exec_driver_sql("INSERT INTO accounts (id, name) VALUES ('1', 'acme')")
+        return 7
+
+    assert runner.run(write, write=True) == 7
+    assert seen == [threading.get_ident()]
+    with sqlite3.connect(tmp_path / "a.db") as other:
+        assert other.execute("SELECT name FROM accounts").fetchall() == [("acme",)]
+    runner.close()
+
+
+def test_busy_at_once_while_another_connection_or_thread_writes(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "b.db")
+    gate = threading.Lock()
+    runner = InlineRunner(repo.engine, gate)
+    called: list[bool] = []
+
+    def write(conn: Connection) -> None:
+        called.append(True)
+
+    other = sqlite3.connect(tmp_path / "b.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    t0 = time.perf_counter()
+    assert runner.run(write, write=True) is BUSY
+    assert time.perf_counter() - t0 < 0.1  # no busy_timeout wait
+    assert runner.run(lambda conn: 1, write=False) == 1  # WAL readers never wait
+    other.execute("ROLLBACK")
+    with gate:  # a pool thread of this process is writing
+        assert runner.run(write, write=True) is BUSY
+    assert called == []
+    assert runner.run(write, write=True) is None
+    assert called == [True]
+    runner.close()
+
+
+async def test_a_submission_during_a_foreign_write_waits_off_the_loop(tmp_path: Path) -> None:
+    """While another process holds the write lock, create_job goes to the pool and the
+    event loop keeps running; the job commits once the lock is released."""
+    repo = _repo(tmp_path / "c.db")
+    other = sqlite3.connect(tmp_path / "c.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(ticker())
+    release = asyncio.get_running_loop().call_later(0.3, other.execute, "ROLLBACK")
+    t0 = time.perf_counter()
+    _, (created,), fresh = await repo.create_job(job(), [task()], [])
+    waited = time.perf_counter() - t0
+    ticking.cancel()
+    release.cancel()
+    assert fresh
+    assert waited >= 0.25
+    assert ticks >= 10  # the loop ran while the submission waited for the lock
+    assert await repo.get_task("acme", created.id) == created
+    await repo.close()
