@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import h11
 from yarl import URL
 
 from cdnctl.core.edge import (
@@ -38,6 +37,7 @@ from cdnctl.edges._http import (
     Headers,
     InvalidRequestError,
     Pool,
+    ProtocolError,
     ServerDisconnectedError,
 )
 
@@ -63,7 +63,7 @@ def map_errors(node_name: str) -> Iterator[None]:
         raise EdgeUnreachableError(f"{node_name}: cannot connect ({_text(exc)})") from exc
     except ServerDisconnectedError as exc:  # closed/reset before any byte of the answer
         raise EdgeUnreachableError(f"{node_name}: connection closed ({_text(exc)})") from exc
-    except h11.ProtocolError as exc:  # bad status line or headers, bad framing, truncated
+    except ProtocolError as exc:  # bad status line or headers, bad framing, truncated
         raise EdgeServerError(f"{node_name}: malformed answer ({_text(exc)})") from exc
     except OSError as exc:  # ConnectionResetError mid-answer, ...
         raise EdgeUnreachableError(f"{node_name}: connection error ({_text(exc)})") from exc

@@ -7,10 +7,15 @@ import socket
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import h11
 import pytest
 
-from cdnctl.edges._http import ConnectError, InvalidRequestError, Pool, ServerDisconnectedError
+from cdnctl.edges._http import (
+    ConnectError,
+    InvalidRequestError,
+    Pool,
+    ProtocolError,
+    ServerDisconnectedError,
+)
 
 OK = (b"HTTP/1.1 200 Purged\r\nX-Cdnctl-Result: Purged\r\nX-Cdnctl-Purged: 1\r\n"
       b"Content-Length: 2\r\n\r\nok")
@@ -256,7 +261,7 @@ async def test_truncated_body_is_malformed_and_not_retried(serve, pools):
     server = await serve(raw(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n",
                              b"abc"))
     pool = pools(server)
-    with pytest.raises(h11.RemoteProtocolError):
+    with pytest.raises(ProtocolError):
         await get(pool, "GET")
     assert (len(server.requests), pool.size) == (1, 0)
 
@@ -325,7 +330,7 @@ async def test_idle_connections_expire(serve, pools):
 async def test_malformed_status_line(serve, pools):
     server = await serve(raw(b"HTTP/1.1 OK\r\nContent-Length: 0\r\n\r\n"))
     pool = pools(server)
-    with pytest.raises(h11.RemoteProtocolError):
+    with pytest.raises(ProtocolError):
         await get(pool)
     assert (len(server.requests), pool.size) == (1, 0)  # not retried, not reused
 
