@@ -50,6 +50,12 @@ def executemany(conn: Connection, sql: LiteralString, rows: Sequence[Sequence[An
         cursor.close()
 
 
+def for_update(conn: Connection) -> str:
+    """`` FOR UPDATE`` where rows can be locked (PostgreSQL); SQLite's write lock is the
+    whole database, taken by ``BEGIN IMMEDIATE``."""
+    return " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+
+
 _TIME = UTCDateTime()
 
 

@@ -14,7 +14,7 @@ on the fan-out latency path.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, LiteralString, TypeVar
 
@@ -32,7 +32,7 @@ from sqlalchemy import (
 from cdnctl.core import states
 from cdnctl.core.model import DeliveryState, Task, TaskState, WorkItem
 from cdnctl.core.ports import AttemptRecord
-from cdnctl.storage import _rules
+from cdnctl.storage import _driver, _rules
 from cdnctl.storage._rows import task_from_row, work_item_from_rows
 from cdnctl.storage.schema import UNFINISHED_TASKS, UTCDateTime, deliveries, tasks
 
@@ -84,14 +84,8 @@ _WORK_OF = select(_t.id, _t.account_id, _t.action, _t.type, _t.target, _t.domain
 _START = (update(tasks).where(_t.id.in_(_IDS), _moving_to(_S.RUNNING))
           .values(state=_S.RUNNING.value, updated_at=_NOW))
 
-_LIVE = (select(*_LEASED).where(_d.id.in_(_IDS), _d.state == _D.CLAIMED.value)
-         .order_by(_d.id).with_for_update())
-_LIVE_FOR = _LIVE.where(_d.lease_owner == bindparam("b_worker"))
-
-# The two per-delivery statements of ``record`` run as plain driver ``executemany``:
-# SQLAlchemy's per-row parameter processing cost ~30 us a row, ten times what the
-# driver itself needs, and ``record`` of a 100-node fan-out is on the latency path.
-# Values are bound as the UTCDateTime column type stores them (see ``_driver_time``).
+# ``record`` sits on the fan-out latency path: its fixed statements go straight to the
+# driver (see _driver), with times bound as the UTCDateTime column type stores them.
 _FINISH_SQL: LiteralString = (
     "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, "
     "http_status = ?, error_code = ?, description = ?, lease_owner = NULL, "
@@ -99,28 +93,30 @@ _FINISH_SQL: LiteralString = (
 _ADD_ATTEMPTS_SQL: LiteralString = (
     "INSERT INTO attempts (delivery_id, number, started_at, latency_ms, outcome, "
     "http_status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+_COUNT_SQL: LiteralString = (
+    "UPDATE tasks SET deliveries_succeeded = deliveries_succeeded + ?, "
+    "deliveries_failed = deliveries_failed + ?, updated_at = ? WHERE id = ?")
 
 
-def _driver_sql(conn: Connection, sql: LiteralString) -> str:
-    """``sql`` in the driver's parameter style (sqlite3: ``?``; psycopg: ``%s``)."""
-    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+def _live(conn: Connection, ids: Sequence[int], worker_id: str | None) -> list[Any]:
+    """``(id, task_id, attempts, next_attempt_at)`` of the deliveries among ``ids`` still
+    CLAIMED (by ``worker_id`` if given), locked, in id order."""
+    sql = ("SELECT id, task_id, attempts, next_attempt_at FROM deliveries WHERE id IN ("
+           + ", ".join("?" * len(ids)) + ") AND state = 'claimed'")
+    params: list[Any] = list(ids)
+    if worker_id is not None:
+        sql += " AND lease_owner = ?"
+        params.append(worker_id)
+    return _driver.execute(conn, sql + " ORDER BY id" + _driver.for_update(conn), params)
 
 
-def _driver_time(conn: Connection) -> Callable[[datetime], Any]:
-    """How UTCDateTime binds a time on this connection's dialect, without SQLAlchemy."""
-    time_type = UTCDateTime()
-    dialect = conn.dialect
+def _counters(conn: Connection, ids: Sequence[int]) -> list[Any]:
+    """``(id, total, succeeded, failed)`` of the tasks ``ids``."""
+    return _driver.execute(
+        conn, "SELECT id, deliveries_total, deliveries_succeeded, deliveries_failed "
+        "FROM tasks WHERE id IN (" + ", ".join("?" * len(ids)) + ")", ids)
 
-    def bind(value: datetime) -> Any:
-        return time_type.process_bind_param(value, dialect)
 
-    return bind
-_COUNT = (update(tasks).where(_t.id == bindparam("b_id"))
-          .values(deliveries_succeeded=_t.deliveries_succeeded + bindparam("b_ok"),
-                  deliveries_failed=_t.deliveries_failed + bindparam("b_failed"),
-                  updated_at=_NOW))
-_COUNTERS = select(_t.id, _t.deliveries_total, _t.deliveries_succeeded,
-                   _t.deliveries_failed).where(_t.id.in_(_IDS))
 _SUCCEED = (update(tasks).where(_t.id.in_(_IDS), _moving_to(_S.SUCCEEDED))
             .values(state=_S.SUCCEEDED.value, updated_at=_NOW, finished_at=_NOW)
             .returning(*tasks.c))
@@ -174,34 +170,31 @@ def record(
         by_id.setdefault(rec.delivery_id, rec)
     live = []
     for part in chunked(sorted(by_id)):
-        if worker_id is None:
-            found = conn.execute(_LIVE, {"b_ids": part})
-        else:
-            found = conn.execute(_LIVE_FOR, {"b_ids": part, "b_worker": worker_id})
-        live += [r for r in found if r.task_id == by_id[r.id].task_id]
+        live += [r for r in _live(conn, part, worker_id) if r[1] == by_id[r[0]].task_id]
     if not live:
         return []
     changes, history = [], []
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # task -> [succeeded, failed]
-    bind_time = _driver_time(conn)
+    bind_time = _driver.time_binder(conn)
     bound_now = bind_time(now)
-    for row in live:
-        rec = by_id[row.id]
+    for delivery_id, task_id, attempts, next_attempt_at in live:
+        rec = by_id[delivery_id]
         state, retry_at = _rules.outcome(rec)
         detail = _rules.clip(rec.detail)
-        changes.append((state.value, bind_time(retry_at or row.next_attempt_at),
+        # next_attempt_at comes back from the driver as stored: bind it as it is.
+        changes.append((state.value, next_attempt_at if retry_at is None else bind_time(retry_at),
                         rec.http_status, None if rec.ok else rec.code, detail, bound_now,
-                        row.id))
-        history.append((row.id, row.attempts + 1, bind_time(rec.started_at), rec.latency_ms,
+                        delivery_id))
+        history.append((delivery_id, attempts + 1, bind_time(rec.started_at), rec.latency_ms,
                         rec.code, rec.http_status, detail))
         if state is not _D.PENDING:
-            counts[row.task_id][1 if state is _D.FAILED else 0] += 1
-    conn.exec_driver_sql(_driver_sql(conn, _FINISH_SQL), changes)
-    conn.exec_driver_sql(_driver_sql(conn, _ADD_ATTEMPTS_SQL), history)
+            counts[task_id][1 if state is _D.FAILED else 0] += 1
+    _driver.executemany(conn, _FINISH_SQL, changes)
+    _driver.executemany(conn, _ADD_ATTEMPTS_SQL, history)
     if not counts:
         return []
-    conn.execute(_COUNT, [{"b_id": task_id, "b_ok": ok, "b_failed": failed, "b_now": now}
-                          for task_id, (ok, failed) in sorted(counts.items())])
+    _driver.executemany(conn, _COUNT_SQL, [(ok, failed, bound_now, task_id)
+                                           for task_id, (ok, failed) in sorted(counts.items())])
     return _settle(conn, sorted(counts), now)
 
 
@@ -209,11 +202,10 @@ def _settle(conn: Connection, task_ids: Sequence[int], now: datetime) -> list[Ta
     """Move the tasks whose deliveries are all done to SUCCEEDED / FAILED (CAS)."""
     done: dict[int, TaskState] = {}
     for part in chunked(task_ids):
-        for c in conn.execute(_COUNTERS, {"b_ids": part}):
-            state = states.settle(c.deliveries_total, c.deliveries_succeeded,
-                                  c.deliveries_failed)
+        for task_id, total, ok, failed in _counters(conn, part):
+            state = states.settle(total, ok, failed)
             if state is not None:
-                done[c.id] = state
+                done[task_id] = state
     succeeded = [i for i, s in done.items() if s is _S.SUCCEEDED]
     failed = [i for i, s in done.items() if s is _S.FAILED]
     settled: list[Any] = []
