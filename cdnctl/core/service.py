@@ -60,6 +60,7 @@ from cdnctl.core.quotas import DEFAULT_DAILY, QuotaStatus, day_of, limits_for, r
 from cdnctl.core.targets import parse_target
 
 URL_ONLY = frozenset({TargetType.URL})
+_METHOD_VALUES = {m: m.value for m in Method}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,8 @@ class ContentService:
         # carries a thousand URLs of the same few domains).
         self._nodes_cache: dict[tuple[str, TargetType, str | None, str, int | None],
                                 list[Node]] = {}
+        self._names_cache: dict[tuple[str, TargetType, str | None, str, int | None],
+                                tuple[str, ...]] = {}
         self._capable_cache: dict[tuple[str, TargetType, str | None, str, int | None,
                                         frozenset[Capability]], str | None] = {}
 
@@ -311,15 +314,25 @@ class ContentService:
         return Submitted(job=stored, tasks=created_tasks, created=created)
 
     def _new_task(self, account_id: str, spec: TaskSpec, now: datetime) -> NewTask:
-        nodes = tuple(n.name for n in self.nodes_for(account_id, spec.target))
+        target = spec.target
+        nodes = self._node_names(account_id, target)
         ttl = spec.block_ttl_seconds
+        # Positional, in NewTask's field order (a thousand of these per bulk submission).
         return NewTask(
-            action=spec.action, type=spec.target.type, target=spec.target.value,
-            raw_target=spec.target.raw, domain=spec.target.domain, method=spec.method.value,
-            headers=spec.headers, block_ttl_seconds=ttl,
-            block_expires_at=now + timedelta(seconds=ttl) if ttl else None,
-            nodes=nodes, site_id=spec.target.site_id,
+            spec.action, target.type, target.value, target.raw, target.domain,
+            _METHOD_VALUES[spec.method], spec.headers, ttl,
+            now + timedelta(seconds=ttl) if ttl else None, nodes, None, None, target.site_id,
         )
+
+    def _node_names(self, account_id: str, target: Target) -> tuple[str, ...]:
+        key = (account_id, target.type, target.domain,
+               target.value if target.type is TargetType.ALL else "",
+               target.site_id if target.domain is None else None)
+        names = self._names_cache.get(key)
+        if names is None:
+            names = self._names_cache[key] = tuple(
+                n.name for n in self.nodes_for(account_id, target))
+        return names
 
     # -- queries ------------------------------------------------------------
     async def task(self, account: Account, task_id: int) -> Task:

@@ -9,12 +9,14 @@ refused charge raises before anything is written and the transaction rolls back.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, LiteralString
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Dialect, delete, select
 
 from cdnctl.core.errors import IdempotencyConflictError
 from cdnctl.core.model import DeliveryState, Job, Task, WorkItem
@@ -23,12 +25,13 @@ from cdnctl.storage import _driver, _rules
 from cdnctl.storage._backend import Backend
 from cdnctl.storage._queue import chunked
 from cdnctl.storage._rows import job_from_row, task_from_row
-from cdnctl.storage.schema import block_rules, deliveries, jobs, tasks
+from cdnctl.storage.schema import UTCDateTime, block_rules, deliveries, jobs, tasks
 
 _TASK_COLUMNS = tuple(c.name for c in tasks.c)
 _DELIVERY_COLUMNS = ("task_id", "node", "state", "attempts", "next_attempt_at", "lease_owner",
                      "lease_expires_at", "updated_at")
 _PENDING, _CLAIMED = DeliveryState.PENDING.value, DeliveryState.CLAIMED.value
+_db_time = UTCDateTime().process_bind_param  # (value, dialect) -> what the driver takes
 
 
 def job_tasks(conn: Connection, job_id: str) -> list[Task]:
@@ -36,12 +39,62 @@ def job_tasks(conn: Connection, job_id: str) -> list[Task]:
     return [task_from_row(r) for r in rows]
 
 
-def create_job(
-    conn: Connection, backend: Backend, job: NewJob, new: Sequence[NewTask],
-    charges: Sequence[QuotaCharge], lease: Lease | None = None,
-) -> tuple[Job, list[Task], bool, list[WorkItem]]:
-    """The whole of ``TaskRepository.create_job`` (``create_job_leased`` with a
-    ``lease``), inside the caller's write transaction."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A job's rows, built before its write transaction (see :func:`prepare`)."""
+
+    job: NewJob
+    new: Sequence[NewTask]
+    lease: Lease | None  # None if the job has more deliveries than the lease allows
+    nodes: list[tuple[str, ...]]  # per task: the nodes it gets a delivery on
+    job_row: tuple[Any, ...]
+    task_rows: list[tuple[Any, ...]]  # every column but the id, which the database gives
+    delivery_tail: tuple[Any, ...]  # every column after (task_id, node)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What the transaction did: the ids it gave, or the stored job it replayed."""
+
+    job: Job
+    ids: list[int]
+    replayed: list[Task] | None = None
+    leased: list[tuple[int, int, str]] | None = None  # (delivery id, task id, node)
+
+
+def prepare(dialect: Dialect, job: NewJob, new: Sequence[NewTask], lease: Lease | None
+            ) -> Prepared:
+    """Everything about the rows that does not need the database, so the write
+    transaction (which holds SQLite's one write lock) only adds ids and inserts."""
+    bind_time = functools.partial(_db_time, dialect=dialect)
+    at, deadline = bind_time(job.created_at), bind_time(job.deadline)
+    nodes = [_rules.nodes_of(t) for t in new]
+    if lease is not None and sum(map(len, nodes)) > lease.limit:
+        lease = None
+    owner, until, delivery_state = None, None, _PENDING
+    if lease is not None:
+        owner, delivery_state = lease.worker_id, _CLAIMED
+        until = bind_time(job.created_at + timedelta(seconds=lease.seconds))
+    task_rows = []
+    for t, targets in zip(new, nodes, strict=True):
+        state = _rules.initial_state(t, len(targets), leased=lease is not None)
+        task_rows.append((
+            job.id, job.account_id, t.action.value, t.type.value, t.target,
+            None if t.raw_target == t.target else t.raw_target, t.domain, t.method,
+            state.value, at, at, deadline, at if state.terminal else None, len(targets), 0, 0,
+            t.error_code, t.description, json.dumps(t.headers) if t.headers else None,
+            t.block_ttl_seconds, bind_time(t.block_expires_at), job.source, t.site_id,
+        ))
+    job_row = (job.id, job.account_id, at, job.source, job.request_id, job.idempotency_key,
+               job.fingerprint, len(new), json.dumps(job.meta) if job.meta else None)
+    return Prepared(job=job, new=new, lease=lease, nodes=nodes, job_row=job_row,
+                    task_rows=task_rows, delivery_tail=(delivery_state, 0, at, owner, until, at))
+
+
+def create_job(conn: Connection, backend: Backend, p: Prepared,
+               charges: Sequence[QuotaCharge]) -> Written:
+    """The write transaction of ``TaskRepository.create_job`` / ``create_job_leased``."""
+    job = p.job
     if job.idempotency_key is not None:
         row = conn.execute(
             select(jobs).where(jobs.c.account_id == job.account_id,
@@ -51,73 +104,58 @@ def create_job(
             if row.fingerprint != job.fingerprint:
                 raise IdempotencyConflictError(
                     f"idempotency key {job.idempotency_key!r} was used for another request")
-            return job_from_row(row), job_tasks(conn, row.id), False, []
+            return Written(job_from_row(row), [], replayed=job_tasks(conn, row.id))
     for charge in charges:
         _charge(conn, charge)
-    ids = backend.allocate_task_ids(conn, len(new))
-    bind_time = _driver.time_binder(conn)
-    at, deadline = bind_time(job.created_at), bind_time(job.deadline)
-    _driver.execute(conn, _JOB_SQL, (
-        job.id, job.account_id, at, job.source, job.request_id, job.idempotency_key,
-        job.fingerprint, len(new), json.dumps(job.meta) if job.meta else None))
-    targets = [_rules.nodes_of(t) for t in new]
-    if lease is not None and sum(map(len, targets)) > lease.limit:
-        lease = None
-    owner = None if lease is None else lease.worker_id
-    until = None if lease is None else bind_time(
-        job.created_at + timedelta(seconds=lease.seconds))
-    delivery_state = _PENDING if lease is None else _CLAIMED
-    # The bulk path bypasses SQLAlchemy's per-value processing: values are converted
-    # here, once per distinct time, and go to the driver in one executemany / COPY.
-    created: list[Task] = []
-    task_rows: list[tuple[Any, ...]] = []
-    delivery_rows: list[tuple[Any, ...]] = []
-    for task_id, t, nodes in zip(ids, new, targets, strict=True):
-        task = _rules.new_task(task_id, job, t, nodes, leased=lease is not None)
-        created.append(task)
-        task_rows.append((
-            task.id, job.id, job.account_id, task.action.value, task.type.value,
-            task.target, None if task.raw_target == task.target else task.raw_target,
-            task.domain, task.method.value, task.state.value, at, at, deadline,
-            at if task.finished_at else None, task.deliveries_total, 0, 0,
-            task.error_code, task.description,
-            json.dumps(task.headers) if task.headers else None, t.block_ttl_seconds,
-            bind_time(task.block_expires_at), job.source, t.site_id,
-        ))
-        delivery_rows += [(task_id, node, delivery_state, 0, at, owner, until, at)
-                          for node in nodes]
-    if task_rows:
-        backend.bulk_insert(conn, tasks, _TASK_COLUMNS, task_rows)
-    work: list[WorkItem] = []
+    ids = backend.allocate_task_ids(conn, len(p.new))
+    _driver.execute(conn, _JOB_SQL, p.job_row)
+    if ids:
+        backend.bulk_insert(conn, tasks, _TASK_COLUMNS,
+                            [(i, *row) for i, row in zip(ids, p.task_rows, strict=True)])
+    tail = p.delivery_tail
+    delivery_rows = [(i, node, *tail) for i, nodes in zip(ids, p.nodes, strict=True)
+                     for node in nodes]
+    leased = None
     if delivery_rows:
         backend.bulk_insert(conn, deliveries, _DELIVERY_COLUMNS, delivery_rows)
-        if lease is None:
+        if p.lease is None:
             backend.notify_work(conn)
         else:
-            work = _leased_work(conn, created, new)
-    _apply_block_rules(conn, backend, job, _rules.block_changes(zip(ids, new, strict=True)))
+            leased = _leased(conn, ids)
+    _apply_block_rules(conn, backend, job, _rules.block_changes(zip(ids, p.new, strict=True)))
     stored = Job(id=job.id, account_id=job.account_id, created_at=job.created_at,
                  source=job.source, request_id=job.request_id,
-                 idempotency_key=job.idempotency_key, task_count=len(new),
+                 idempotency_key=job.idempotency_key, task_count=len(p.new),
                  meta=dict(job.meta))
-    return stored, created, True, work
+    return Written(stored, ids, leased=leased)
 
 
-def _leased_work(conn: Connection, created: list[Task], new: Sequence[NewTask]
-                 ) -> list[WorkItem]:
-    """The work items of the deliveries just inserted CLAIMED (their ids come from the
-    database: the bulk insert returns none)."""
-    by_task = {task.id: (task, t) for task, t in zip(created, new, strict=True)}
-    work = []
-    for part in chunked(sorted(by_task)):
+def finish(p: Prepared, done: Written) -> tuple[Job, list[Task], bool, list[WorkItem]]:
+    """The created tasks and, under a lease, their work items (after the commit)."""
+    if done.replayed is not None:
+        return done.job, done.replayed, False, []
+    leased = p.lease is not None
+    created = [_rules.new_task(i, p.job, t, nodes, leased=leased)
+               for i, t, nodes in zip(done.ids, p.new, p.nodes, strict=True)]
+    work: list[WorkItem] = []
+    if done.leased:
+        by_id = {task.id: (task, t) for task, t in zip(created, p.new, strict=True)}
+        for delivery_id, task_id, node in done.leased:
+            task, t = by_id[task_id]
+            work.append(_rules.work_item(task, t, delivery_id, node))
+    return done.job, created, True, work
+
+
+def _leased(conn: Connection, ids: list[int]) -> list[tuple[int, int, str]]:
+    """``(id, task_id, node)`` of the deliveries of tasks ``ids``: their ids come from
+    the database (a bulk insert returns none)."""
+    found: list[tuple[int, int, str]] = []
+    for part in chunked(ids):
         marks = ", ".join("?" * len(part))
-        rows = _driver.execute(
+        found += _driver.execute(
             conn, "SELECT id, task_id, node FROM deliveries WHERE task_id IN (" + marks
             + ") ORDER BY id", part)
-        for delivery_id, task_id, node in rows:
-            task, t = by_task[task_id]
-            work.append(_rules.work_item(task, t, delivery_id, node))
-    return work
+    return found
 
 
 _JOB_SQL: LiteralString = (

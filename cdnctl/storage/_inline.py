@@ -17,7 +17,6 @@ PostgreSQL has no such path: every statement is a network round trip.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Final, TypeVar
@@ -37,7 +36,6 @@ class _Busy:
 
 #: Returned by :meth:`InlineRunner.run` when the transaction would have had to wait.
 BUSY: Final = _Busy()
-_WAIT_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 class InlineRunner:
@@ -67,12 +65,12 @@ class InlineRunner:
                 return BUSY
             try:
                 conn = self._connection()
-                conn.execution_options(**{_sqlite.WRITE: write})
+                conn.execution_options(**{_sqlite.WRITE: write, _sqlite.NO_WAIT: True})
                 try:
                     with conn.begin():
                         return fn(conn)
                 except OperationalError as exc:
-                    if getattr(exc.orig, "sqlite_errorcode", None) in _WAIT_CODES:
+                    if getattr(exc.orig, "sqlite_errorcode", None) in _sqlite.WAIT_CODES:
                         return BUSY  # rolled back by the context manager: nothing done
                     raise
             finally:

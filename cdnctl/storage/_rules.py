@@ -40,15 +40,17 @@ def new_task(task_id: int, job: NewJob, t: NewTask, nodes: tuple[str, ...], *,
              leased: bool = False) -> Task:
     """The task as ``create_job`` stores it, with deliveries on ``nodes_of(t)``."""
     state = initial_state(t, len(nodes), leased=leased)
+    at = job.created_at
+    # Positional, in Task's field order (a thousand of these per bulk submission).
     return Task(
-        id=task_id, job_id=job.id, account_id=job.account_id, action=t.action, type=t.type,
-        target=t.target, raw_target=t.raw_target, domain=t.domain, method=Method(t.method),
-        state=state, created_at=job.created_at, updated_at=job.created_at,
-        deadline=job.deadline, deliveries_total=len(nodes), deliveries_succeeded=0,
-        deliveries_failed=0, error_code=t.error_code, description=t.description,
-        finished_at=job.created_at if state.terminal else None, headers=dict(t.headers),
-        block_expires_at=t.block_expires_at, site_id=t.site_id,
+        task_id, job.id, job.account_id, t.action, t.type, t.target, t.raw_target, t.domain,
+        _METHODS[t.method], state, at, at, job.deadline, len(nodes), 0, 0, t.error_code,
+        t.description, None if state is TaskState.QUEUED or state is TaskState.RUNNING else at,
+        dict(t.headers) if t.headers else {}, t.block_expires_at, t.site_id,
     )
+
+
+_METHODS = {m.value: m for m in Method}
 
 
 def work_item(task: Task, t: NewTask, delivery_id: int, node: str) -> WorkItem:

@@ -31,15 +31,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from cdnctl.storage.schema import tasks
 
 #: Execution option marking a connection whose transaction will write.
 WRITE = "cdnctl_write"
-#: SQLite has one writer at a time: the repository's threads queue on an in-process lock
-#: rather than on ``busy_timeout``, whose sleep-and-poll backoff costs milliseconds.
-#: Other processes still wait on ``busy_timeout``.
+#: Execution option of a connection whose ``busy_timeout`` is 0 (see ``_inline``): its
+#: ``BEGIN IMMEDIATE`` fails at once when another writer holds the lock.
+NO_WAIT = "cdnctl_no_wait"
+WAIT_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+#: SQLite has one writer at a time: the repository's threads queue on an in-process lock;
+#: other processes' writers are waited for by polling (see ``_begin_immediate``).
 SERIALIZE_WRITES = True
 BUSY_TIMEOUT_MS = 30_000
 #: A WAL read transaction already reads one snapshot from its first statement to its end.
@@ -88,10 +92,36 @@ def _use_wal(cursor: Any) -> None:
 
 
 def _on_begin(conn: Connection) -> None:
-    if conn.get_execution_options().get(WRITE):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    options = conn.get_execution_options()
+    if not options.get(WRITE):
         conn.exec_driver_sql("BEGIN")
+    elif options.get(NO_WAIT):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # its busy_timeout is 0: fails at once
+    else:
+        _begin_immediate(conn)
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another process's write transaction by polling
+    every 0.1-1 ms rather than through ``busy_timeout``, whose handler sleeps in steps
+    growing to 100 ms: between API processes taking turns at the write lock, those
+    sleeps cost more than the transactions themselves."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.0001
+    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                code = getattr(exc.orig, "sqlite_errorcode", None)
+                if code not in WAIT_CODES or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def configure(engine: Engine) -> Engine:

@@ -216,17 +216,21 @@ class SqlTaskRepository:
         self, job: NewJob, tasks: Sequence[NewTask], charges: Sequence[QuotaCharge],
         lease: Lease | None,
     ) -> tuple[Job, list[Task], bool, list[WorkItem]]:
-        def run(conn: Connection) -> tuple[Job, list[Task], bool, list[WorkItem]]:
-            return _ingest.create_job(conn, self._backend, job, tasks, charges, lease)
+        # The rows are built here, outside the transaction: it holds SQLite's write lock.
+        prepared = _ingest.prepare(self.engine.dialect, job, tasks, lease)
+
+        def run(conn: Connection) -> _ingest.Written:
+            return _ingest.create_job(conn, self._backend, prepared, charges)
 
         small = len(tasks) <= INLINE_TASKS
         try:
-            return await self._run(run, write=True, inline=small)
+            written = await self._run(run, write=True, inline=small)
         except IntegrityError:
             if job.idempotency_key is None:
                 raise
             # A concurrent request with the same key won the race; this run replays it.
-            return await self._run(run, write=True, inline=small)
+            written = await self._run(run, write=True, inline=small)
+        return _ingest.finish(prepared, written)
 
     async def get_job(self, account_id: str, job_id: str) -> tuple[Job, list[Task]] | None:
         def run(conn: Connection) -> tuple[Job, list[Task]] | None:

@@ -65,3 +65,29 @@ def test_domain_matcher_handles_wildcards():
     assert match("a.cdn.example.com")
     assert not match("cdn.example.com")
     assert not match("evil.com")
+
+
+def test_the_plain_url_fast_path_agrees_with_the_full_parser(monkeypatch: pytest.MonkeyPatch):
+    """parse_url skips urlsplit for plain URLs: on random URL-ish strings both paths give
+    the same canonical URL and host, or the same error."""
+    import random
+    import re
+
+    from cdnctl.core import targets
+
+    def outcome(raw: str) -> object:
+        try:
+            return targets.parse_url(raw)
+        except ValidationError as exc:
+            return type(exc)
+
+    pieces = ["http", "https", "HTTP", "://", "/", "?", "#", ".", "-", "_", "a", "www",
+              "example", "com", ":80", ":", "@", "%20", " ", "\t", "*", "..", "=", "&", "Z",
+              "\u00e9", "[", "]", "\\", "//"]
+    rng = random.Random(7)
+    samples = [rng.choice(["http://", "https://", ""])
+               + "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+               for _ in range(20_000)]
+    fast = [outcome(raw) for raw in samples]
+    monkeypatch.setattr(targets, "_PLAIN_URL", re.compile(r"(?!)"))  # never matches
+    assert [outcome(raw) for raw in samples] == fast
