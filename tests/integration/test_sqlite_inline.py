@@ -93,3 +93,30 @@ async def test_a_submission_during_a_foreign_write_waits_off_the_loop(tmp_path: 
     assert ticks >= 10  # the loop ran while the submission waited for the lock
     assert await repo.get_task("acme", created.id) == created
     await repo.close()
+
+
+def test_a_writer_waits_for_another_process_by_polling(tmp_path: Path) -> None:
+    """A pool transaction waits for a foreign write lock (busy_timeout 0 while polling),
+    gets it soon after release, and leaves the connection's busy_timeout as it was."""
+    repo = _repo(tmp_path / "d.db")
+    other = sqlite3.connect(tmp_path / "d.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    released = threading.Event()
+
+    def release() -> None:
+        time.sleep(0.3)
+        other.execute("ROLLBACK")
+        released.set()
+
+    threading.Thread(target=release).start()
+
+    def write(conn: Connection) -> int:
+        assert released.is_set()
+        conn.exec_driver_sql("INSERT INTO accounts (id, name) VALUES ('9', 'late')")
+        return int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+
+    t0 = time.perf_counter()
+    assert repo._transaction(write, True) == 30_000
+    assert 0.25 <= time.perf_counter() - t0 < 5
+    with sqlite3.connect(tmp_path / "d.db") as check:
+        assert check.execute("SELECT name FROM accounts WHERE id = '9'").fetchall() == [("late",)]
