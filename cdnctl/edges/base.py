@@ -10,6 +10,7 @@ into the ``Host`` header and request path the cache node expects.
 
 from __future__ import annotations
 
+import functools
 import ssl
 import time
 from collections.abc import Iterator, Mapping
@@ -110,6 +111,7 @@ class UrlParts:
     path_qs: str  # raw path + "?" + query
 
 
+@functools.lru_cache(maxsize=1024)  # a fan-out splits the same URL once per node
 def split_url(url: str) -> UrlParts:
     u = URL(url)
     host = (u.raw_host or "").lower()
