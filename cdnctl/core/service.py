@@ -57,7 +57,7 @@ from cdnctl.core.ports import (
     WakeUp,
 )
 from cdnctl.core.quotas import DEFAULT_DAILY, QuotaStatus, day_of, limits_for, resets_at
-from cdnctl.core.targets import parse_target
+from cdnctl.core.targets import parse_target, parse_url
 
 URL_ONLY = frozenset({TargetType.URL})
 _METHOD_VALUES = {m: m.value for m in Method}
@@ -121,13 +121,19 @@ class ContentService:
                                 list[Node]] = {}
         self._names_cache: dict[tuple[str, TargetType, str | None, str, int | None],
                                 tuple[str, ...]] = {}
-        self._capable_cache: dict[tuple[str, TargetType, str | None, str, int | None,
-                                        frozenset[Capability]], str | None] = {}
+        self._capable_cache: dict[tuple[str, Action, Method, TargetType, str | None, str,
+                                        int | None], str | None] = {}
 
     # -- validation ---------------------------------------------------------
     def target(self, account: Account, target_type: TargetType, raw: str) -> Target:
         """Parse one target, check the account owns its domain, and note the site it
         acts in (a tag's site is decided by :meth:`spec`)."""
+        if target_type is TargetType.URL:  # most targets: one Target built, not two
+            value, domain = parse_url(raw)
+            site = self.directory.site_for_host(domain)
+            if site is None or site.account_id != account.id:
+                raise InvalidDomainError(domain=domain)
+            return Target(type=target_type, value=value, domain=domain, raw=raw, site_id=site.id)
         target = parse_target(target_type, raw)
         if target_type is TargetType.ALL:
             return self._site_target(account, target)
@@ -230,11 +236,12 @@ class ContentService:
         return [n for p in pools for n in d.pool(p)]
 
     def _check_capable(self, account: Account, spec: TaskSpec) -> None:
-        needed = Capability.needed(spec.action, spec.target.type, spec.method)
         t = spec.target
-        key = (account.id, t.type, t.domain, t.value if t.type is TargetType.ALL else "",
-               t.site_id if t.domain is None else None, needed)
+        key = (account.id, spec.action, spec.method, t.type, t.domain,
+               t.value if t.type is TargetType.ALL else "",
+               t.site_id if t.domain is None else None)
         if key not in self._capable_cache:
+            needed = Capability.needed(spec.action, t.type, spec.method)
             lacking = self.directory.capable(self.nodes_for(account.id, t), needed)
             names = ", ".join(f"{n.name} ({n.kind})" for n in lacking)
             what = " + ".join(sorted(c.value for c in needed))
