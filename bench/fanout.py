@@ -1,10 +1,10 @@
 """Fan-out latency: submit one URL purge -> every node acknowledged -> task ``succeeded``.
 
 Measured through the real system in one process: ``ContentService.submit`` (validation,
-quota charge, commit of job + task + deliveries to a real SQLite file), the in-process
-worker (claim transaction, the real ``VarnishEdge`` adapter over kept-alive
-connections, the recording transaction that settles the task). The clock stops when the
-terminal state is committed.
+quota charge, commit of job + task + deliveries to a real SQLite file, the deliveries
+leased in that same transaction to the in-process worker), the worker (the real
+``VarnishEdge`` adapter over kept-alive connections, the recording transaction that
+settles the task). The clock stops when the terminal state is committed.
 
 Baseline, measured in the same run against the same nodes: the raw limit, a minimal
 asyncio client sending the same PURGE over one kept-alive connection per node and waiting
