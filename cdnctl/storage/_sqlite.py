@@ -12,6 +12,7 @@ way with "database is locked"; plain ``BEGIN`` (a WAL read snapshot) otherwise.
 from __future__ import annotations
 
 import functools
+import itertools
 import sqlite3
 import time
 from pathlib import Path
@@ -166,20 +167,37 @@ _HIGH_TASK_ID = ("SELECT max(coalesce((SELECT max(id) FROM tasks), 0), "
                  "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'tasks'), 0))")
 
 
+#: Rows per INSERT statement of a bulk insert (its parameters: far below SQLite's limit
+#: of 32,766).
+BULK_ROWS = 256
+
+
 @functools.cache
-def _insert_sql(table: Table, columns: tuple[str, ...]) -> str:
+def _insert_sql(table: Table, columns: tuple[str, ...], rows: int) -> str:
     compiled = insert(table).inline().compile(dialect=_DIALECT, column_keys=list(columns))
     assert compiled.positiontup == list(columns), "columns must be in table order"
-    return compiled.string
+    one = "(" + ", ".join("?" * len(columns)) + ")"
+    head = compiled.string.split(" VALUES ", 1)[0]
+    return f"{head} VALUES {', '.join([one] * rows)}"
 
 
 def bulk_insert(
     conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
-    """One ``executemany`` straight through the driver; values already in database form."""
+    """Insert ``rows`` (values already in database form) with multi-row ``INSERT``s of
+    :data:`BULK_ROWS` rows, straight through the driver.
+
+    Not ``executemany``: it binds and steps one row at a time and takes the GIL back
+    for every row, so while the event loop runs Python (another request's validation)
+    a bulk insert in the pool advanced about one row per GIL switch interval. A
+    multi-row statement binds its rows at once and runs them without the GIL.
+    """
     driver = conn.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
-    driver.executemany(_insert_sql(table, columns), rows)
+    flat = itertools.chain.from_iterable
+    for start in range(0, len(rows), BULK_ROWS):
+        chunk = rows[start:start + BULK_ROWS]
+        driver.execute(_insert_sql(table, columns, len(chunk)), tuple(flat(chunk)))
 
 
 def upsert(table: Table) -> sqlite.Insert:
