@@ -106,6 +106,10 @@ def contains(column: Any, value: str) -> Any:
     return func.strpos(column, value) > 0
 
 
+def checkpoint(engine: Engine) -> None:
+    """Nothing to do: PostgreSQL checkpoints on its own."""
+
+
 def notify_work(conn: Connection, channel: str = WORK_CHANNEL) -> None:
     """Queue a notification; PostgreSQL sends it when ``conn``'s transaction commits."""
     conn.execute(select(func.pg_notify(channel, literal_column("''"))))

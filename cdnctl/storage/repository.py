@@ -114,7 +114,8 @@ class SqlTaskRepository:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cdnctl-db")
         # Small transactions on the fan-out path skip the thread hop when they cannot
         # block (SQLite only; see _inline).
-        self._inline = InlineRunner(engine, lock) if lock is not None else None
+        self._inline = (InlineRunner(engine, lock, self._checkpoint_later)
+                        if lock is not None else None)
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -151,6 +152,18 @@ class SqlTaskRepository:
                 if attempt == _MAX_TRIES or not self._backend.is_retryable(exc):
                     raise
         raise AssertionError("unreachable")
+
+    def _checkpoint_later(self) -> None:
+        """Copy the WAL into the database on a pool thread (SQLite; see _inline)."""
+        with contextlib.suppress(RuntimeError):  # the pool is shut down, and so are we
+            self._executor.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        # Under the write gate: a checkpoint that ends with every frame copied lets the
+        # next write start the WAL over; with this process's writes running alongside it
+        # would always trail them, and the WAL would only grow.
+        with self._gate:
+            self._backend.checkpoint(self.engine)
 
     def listener(self) -> Listener | None:
         """Wake-ups when another process commits new work (PostgreSQL LISTEN/NOTIFY);

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from cdnctl.storage import open_repository
-from cdnctl.storage._inline import BUSY, InlineRunner
+from cdnctl.storage._inline import BUSY, CHECKPOINT_EVERY, InlineRunner
 from cdnctl.storage.repository import SqlTaskRepository
 from tests.integration.test_repository_contract import job, task
 
@@ -28,7 +28,7 @@ def _repo(path: Path) -> SqlTaskRepository:
 
 def test_runs_on_the_calling_thread_and_commits(tmp_path: Path) -> None:
     repo = _repo(tmp_path / "a.db")
-    runner = InlineRunner(repo.engine, threading.Lock())
+    runner = InlineRunner(repo.engine, threading.Lock(), lambda: None)
     seen: list[int] = []
 
     def write(conn: Connection) -> int:
@@ -46,7 +46,7 @@ def test_runs_on_the_calling_thread_and_commits(tmp_path: Path) -> None:
 def test_busy_at_once_while_another_connection_or_thread_writes(tmp_path: Path) -> None:
     repo = _repo(tmp_path / "b.db")
     gate = threading.Lock()
-    runner = InlineRunner(repo.engine, gate)
+    runner = InlineRunner(repo.engine, gate, lambda: None)
     called: list[bool] = []
 
     def write(conn: Connection) -> None:
@@ -120,3 +120,29 @@ def test_a_writer_waits_for_another_process_by_polling(tmp_path: Path) -> None:
     assert 0.25 <= time.perf_counter() - t0 < 5
     with sqlite3.connect(tmp_path / "d.db") as check:
         assert check.execute("SELECT name FROM accounts WHERE id = '9'").fetchall() == [("late",)]
+
+
+def test_inline_commits_leave_wal_checkpoints_to_the_pool(tmp_path: Path) -> None:
+    """The inline connection never checkpoints (that fsyncs, on the event loop); the
+    pool does every CHECKPOINT_EVERY inline commits, so the WAL starts over."""
+    path = tmp_path / "e.db"
+    repo = _repo(path)
+    runner = repo._inline
+    assert runner is not None
+    assert runner.run(
+        lambda conn: conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one(),
+        write=False) == 0
+    commits = 16 * CHECKPOINT_EVERY
+    for i in range(commits):
+        def add(conn: Connection, i: int = i) -> None:
+            conn.exec_driver_sql(f"INSERT INTO accounts (id, name) VALUES ('{i}', 'a{i}')")
+
+        while runner.run(add, write=True) is BUSY:  # a checkpoint holds the write gate
+            time.sleep(0.001)
+    time.sleep(0.2)  # the last checkpoint asked for runs on the pool
+    with sqlite3.connect(path) as check:
+        _, frames, _ = check.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    # Each commit writes about two pages: without the checkpoints, some 2 * `commits`
+    # frames; with them, those since the WAL last started over.
+    assert frames < commits // 2
+    repo._shutdown()
