@@ -3,15 +3,25 @@
 The same models validate requests, render responses and produce the OpenAPI
 document (``/openapi.json``), so the reference cannot drift from the code.
 Requests are parsed strictly: no type coercion, unknown fields refused.
+
+Lists of tasks (``GET /v1/tasks``, the 202 of a submission, ``GET /v1/jobs/{id}``) are
+the exception on the rendering side: validating a :class:`TaskOut` per task before
+serializing it costs about twice the serialization, so :func:`task_list_json` and its
+siblings serialize plain dicts through TypedDict mirrors of the models (same pydantic
+serializers, no validation). The unit tests hold their output to the models'
+``model_dump_json``, byte for byte; the models stay the reference for the shape.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from cdnctl.core.model import (
     Action,
@@ -306,3 +316,104 @@ def quota_out(q: QuotaStatus) -> QuotaOut:
 def block_out(b: BlockRule) -> BlockOut:
     return BlockOut(url=b.url, domain=b.domain, created_at=b.created_at,
                     expires_at=b.expires_at, task_id=b.task_id)
+
+
+
+# -- task lists, serialized without a model per task ---------------------------
+# Validating a TaskOut (and its TaskCounts) per task costs more than serializing it.
+# These TypedDicts mirror TaskOut, TaskList, SubmitResponse and JobOut field for field,
+# so pydantic serializes plain dicts with the same serializers (datetimes, strings) and
+# no validation; enums go in as their values (a str is serialized without calling back
+# into Python). A unit test holds their output to the models' own ``model_dump_json``,
+# byte for byte. The models stay the reference (and the schema).
+class _CountsDict(TypedDict):
+    total: int
+    succeeded: int
+    failed: int
+    pending: int
+
+
+class _TaskDict(TypedDict):
+    id: int
+    job_id: str
+    action: str  # Action
+    type: str  # TargetType
+    target: str
+    raw_target: str
+    domain: str | None
+    method: str  # Method
+    status: str  # TaskState
+    progress: int
+    error_code: str | None
+    description: str | None
+    counts: _CountsDict
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    deadline: datetime
+    headers: dict[str, str]
+    block_expires_at: datetime | None
+
+
+class _TaskListDict(TypedDict):
+    tasks: list[_TaskDict]
+    next_cursor: str | None
+
+
+class _SubmitDict(TypedDict):
+    job_id: str
+    created: bool
+    tasks: list[_TaskDict]
+
+
+class _JobDict(TypedDict):
+    job_id: str
+    created_at: datetime
+    source: str
+    request_id: str
+    idempotency_key: str | None
+    task_count: int
+    tasks: list[_TaskDict]
+
+
+_VALUES: dict[StrEnum, str] = {
+    member: member.value for enum in (Action, TargetType, Method, TaskState) for member in enum}
+_TASK_LIST = TypeAdapter(_TaskListDict)
+_SUBMIT = TypeAdapter(_SubmitDict)
+_JOB = TypeAdapter(_JobDict)
+
+
+def _task_dict(t: Task) -> _TaskDict:
+    """:func:`task_out` as a dict."""
+    total, succeeded, failed = t.deliveries_total, t.deliveries_succeeded, t.deliveries_failed
+    return {
+        "id": t.id, "job_id": t.job_id, "action": _VALUES[t.action], "type": _VALUES[t.type],
+        "target": t.target, "raw_target": t.raw_target, "domain": t.domain,
+        "method": _VALUES[t.method], "status": _VALUES[t.state], "progress": t.progress,
+        "error_code": t.error_code, "description": t.description,
+        "counts": {"total": total, "succeeded": succeeded, "failed": failed,
+                   "pending": max(0, total - succeeded - failed)},
+        "created_at": t.created_at, "updated_at": t.updated_at,
+        "finished_at": t.finished_at, "deadline": t.deadline,
+        "headers": dict(t.headers), "block_expires_at": t.block_expires_at,
+    }
+
+
+def task_list_json(tasks: Iterable[Task], next_cursor: str | None) -> bytes:
+    """``TaskList(tasks=[task_out(t) for t in tasks], next_cursor=...).model_dump_json()``"""
+    return _TASK_LIST.dump_json({"tasks": [_task_dict(t) for t in tasks],
+                                 "next_cursor": next_cursor})
+
+
+def submit_response_json(job_id: str, created: bool, tasks: Iterable[Task]) -> bytes:
+    """A :class:`SubmitResponse` body, as :func:`task_list_json` renders tasks."""
+    return _SUBMIT.dump_json({"job_id": job_id, "created": created,
+                              "tasks": [_task_dict(t) for t in tasks]})
+
+
+def job_json(job: Job, tasks: Iterable[Task]) -> bytes:
+    """``job_out(job, tasks).model_dump_json()``"""
+    return _JOB.dump_json({
+        "job_id": job.id, "created_at": job.created_at, "source": job.source,
+        "request_id": job.request_id, "idempotency_key": job.idempotency_key,
+        "task_count": job.task_count, "tasks": [_task_dict(t) for t in tasks]})

@@ -20,12 +20,12 @@ from cdnctl.api.native.schemas import (
     BlockList,
     QuotaList,
     SubmitRequest,
-    SubmitResponse,
-    TaskList,
     block_out,
     detail_out,
-    job_out,
+    job_json,
     quota_out,
+    submit_response_json,
+    task_list_json,
     task_out,
 )
 from cdnctl.core.errors import LimitExceededError, ValidationError
@@ -42,9 +42,11 @@ LIST_PARAMS = frozenset({"status", "action", "type", "domain", "target", "job_id
                          "created_after", "created_before", "limit", "cursor"})
 
 
-def ok(model: BaseModel, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(model.model_dump_json(), status_code=status, headers=headers,
-                    media_type="application/json")
+def ok(model: BaseModel | bytes, status: int = 200,
+       headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON response: a model, or a body already rendered (the task lists)."""
+    body = model if isinstance(model, bytes) else model.model_dump_json()
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 # -- query-string parsing -----------------------------------------------------
@@ -187,8 +189,7 @@ async def submit(request: Request) -> Response:
     done = await rt.service.submit(Submission(
         account=account, specs=specs, source="native", request_id=request_id_of(request),
         idempotency_key=key))
-    out = SubmitResponse(job_id=done.job.id, created=done.created,
-                         tasks=[task_out(t) for t in done.tasks])
+    out = submit_response_json(done.job.id, done.created, done.tasks)
     return ok(out, 202 if done.created else 200, {"Location": f"/v1/jobs/{done.job.id}"})
 
 
@@ -202,8 +203,7 @@ async def list_tasks(request: Request) -> Response:
     limit = integer(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     page = await rt.service.tasks(flt, limit=limit,
                                   before_id=decode_cursor(request.query_params.get("cursor")))
-    return ok(TaskList(tasks=[task_out(t) for t in page.items],
-                       next_cursor=encode_cursor(page.next_cursor)))
+    return ok(task_list_json(page.items, encode_cursor(page.next_cursor)))
 
 
 async def get_task(request: Request) -> Response:
@@ -229,7 +229,7 @@ async def get_job(request: Request) -> Response:
     rt.service.check_rate(account, "query")
     only(request, ())
     job, tasks = await rt.service.job(account, request.path_params["job_id"])
-    return ok(job_out(job, tasks))
+    return ok(job_json(job, tasks))
 
 
 async def quota(request: Request) -> Response:
