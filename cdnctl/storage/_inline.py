@@ -85,7 +85,7 @@ class InlineRunner:
                         self._wrote()
                     return done
                 except OperationalError as exc:
-                    if getattr(exc.orig, "sqlite_errorcode", None) in _sqlite.WAIT_CODES:
+                    if _sqlite.must_wait(exc):
                         return BUSY  # rolled back by the context manager: nothing done
                     raise
             finally:

@@ -42,13 +42,23 @@ WRITE = "cdnctl_write"
 #: Execution option of a connection whose ``busy_timeout`` is 0 (see ``_inline``): its
 #: ``BEGIN IMMEDIATE`` fails at once when another writer holds the lock.
 NO_WAIT = "cdnctl_no_wait"
-WAIT_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_WAIT_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def must_wait(exc: BaseException) -> bool:
+    """Did SQLite refuse because another connection holds a lock (any SQLITE_BUSY or
+    SQLITE_LOCKED, extended codes included: SQLITE_BUSY_RECOVERY while another process
+    recovers a new WAL, ...)?"""
+    code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _WAIT_CODES
 #: SQLite has one writer at a time: the repository's threads queue on an in-process lock;
 #: other processes' writers are waited for by polling (see ``_begin_immediate``).
 SERIALIZE_WRITES = True
 BUSY_TIMEOUT_MS = 30_000
 #: A WAL read transaction already reads one snapshot from its first statement to its end.
 SNAPSHOT_OPTIONS: dict[str, Any] = {}
+#: A one-statement read: a WAL read transaction costs nothing extra here.
+STATEMENT_OPTIONS: dict[str, Any] = {}
 _DIALECT = sqlite.dialect()
 
 _PRAGMAS = (
@@ -116,8 +126,7 @@ def _begin_immediate(conn: Connection) -> None:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 return
             except OperationalError as exc:
-                code = getattr(exc.orig, "sqlite_errorcode", None)
-                if code not in WAIT_CODES or time.monotonic() > deadline:
+                if not must_wait(exc) or time.monotonic() > deadline:
                     raise
             time.sleep(pause)
             pause = min(pause * 2, 0.001)
