@@ -20,6 +20,8 @@ class Backend(Protocol):
     #: Execution options of a read transaction that must see one snapshot across several
     #: statements (a page and its total).
     SNAPSHOT_OPTIONS: dict[str, Any]
+    #: Execution options of a read that is one statement (no transaction needed).
+    STATEMENT_OPTIONS: dict[str, Any]
 
     def allocate_task_ids(self, conn: Connection, n: int) -> list[int]: ...
 

@@ -39,6 +39,8 @@ SERIALIZE_WRITES = False
 #: READ COMMITTED takes a new snapshot per statement; a read-only REPEATABLE READ
 #: transaction keeps one (and, writing nothing, never fails to serialize).
 SNAPSHOT_OPTIONS: dict[str, Any] = {"isolation_level": "REPEATABLE READ"}
+#: Execution options of a read that is one statement: no BEGIN / COMMIT round trips.
+STATEMENT_OPTIONS: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 

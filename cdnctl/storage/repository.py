@@ -112,6 +112,7 @@ class SqlTaskRepository:
         self.engine = engine
         self._writer = engine.execution_options(**{_sqlite.WRITE: True})
         self._snapshot = engine.execution_options(**self._backend.SNAPSHOT_OPTIONS)
+        self._statement = engine.execution_options(**self._backend.STATEMENT_OPTIONS)
         lock = threading.Lock() if self._backend.SERIALIZE_WRITES else None
         self._gate: contextlib.AbstractContextManager[Any] = lock or contextlib.nullcontext()
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cdnctl-db")
@@ -124,18 +125,22 @@ class SqlTaskRepository:
 
     async def _run(
         self, fn: Callable[[Connection], _T], *, write: bool, snapshot: bool = False,
-        inline: bool = False,
+        inline: bool = False, single: bool = False,
     ) -> _T:
         """Run ``fn`` in one transaction on the pool: a write transaction, or a read one
-        (``snapshot``: whose statements all see the same snapshot). ``inline``: ``fn``
-        is small, so run it on this thread if it need not wait for a lock (SQLite)."""
+        (``snapshot``: whose statements all see the same snapshot; ``single``: whose
+        answer is one statement's, so it needs no transaction around it: on PostgreSQL
+        that saves the BEGIN and COMMIT round trips). ``inline``: ``fn`` is small, so
+        run it on this thread if it need not wait for a lock (SQLite)."""
         if inline and self._inline is not None:
             done = self._inline.run(fn, write=write)
             if done is not BUSY:
                 return done  # type: ignore[return-value]
         loop = asyncio.get_running_loop()
+        engine = (self._writer if write else self._snapshot if snapshot
+                  else self._statement if single else self.engine)
         return await loop.run_in_executor(self._executor, self._transaction, fn, write,
-                                          snapshot)
+                                          engine)
 
     async def run(self, fn: Callable[[Connection], _T], *, write: bool) -> _T:
         """Run ``fn`` in one transaction on this repository's engine, thread pool and
@@ -144,8 +149,9 @@ class SqlTaskRepository:
         return await self._run(fn, write=write)
 
     def _transaction(self, fn: Callable[[Connection], _T], write: bool,
-                     snapshot: bool = False) -> _T:
-        engine: Engine = self._writer if write else self._snapshot if snapshot else self.engine
+                     engine: Engine | None = None) -> _T:
+        if engine is None:
+            engine = self._writer if write else self.engine
         gate = self._gate if write else None
         for attempt in range(1, _MAX_TRIES + 1):
             try:
@@ -280,7 +286,7 @@ class SqlTaskRepository:
             row = conn.execute(stmt).first()
             return None if row is None else task_from_row(row)
 
-        return await self._run(run, write=False, inline=True)
+        return await self._run(run, write=False, inline=True, single=True)
 
     def _where(self, flt: TaskFilter) -> list[ColumnElement[bool]]:
         c = tasks.c
@@ -354,12 +360,14 @@ class SqlTaskRepository:
         # A page that is one walk of one index, every entry read being returned, is as
         # small as the transactions run inline (SQLite: skips the thread hop, ~0.2 ms).
         small = limit <= INLINE_PAGE and offset <= 0 and _one_walk(flt)
-        return await self._run(run, write=False, inline=small)
+        # The page is its last statement's answer (a probe before it only picks a plan).
+        return await self._run(run, write=False, inline=small, single=True)
 
     async def count_tasks(self, flt: TaskFilter) -> int:
         stmt = select(func.count()).select_from(tasks).where(*self._where(flt),
                                                              *self._window(flt))
-        return await self._run(lambda conn: int(conn.execute(stmt).scalar_one()), write=False)
+        return await self._run(lambda conn: int(conn.execute(stmt).scalar_one()), write=False,
+                               single=True)
 
     async def deliveries(self, task_id: int) -> list[Delivery]:
         def run(conn: Connection) -> list[Delivery]:
