@@ -286,7 +286,10 @@ class ContentService:
         limits = sub.quota_limits or limits_for(account.quotas, self.quota_defaults)
         scope = sub.quota_scope or account.id
         day = day_of(now, sub.quota_tz)
-        counts = Counter(QuotaKind.of(s.action, s.target.type) for s in sub.specs)
+        counts: Counter[QuotaKind] = Counter()
+        for (action, target_type), n in Counter(
+                (s.action, s.target.type) for s in sub.specs).items():
+            counts[QuotaKind.of(action, target_type)] += n
         charges = [QuotaCharge(scope=scope, kind=k, day=day, amount=n,
                                limit=limits.get(k, self.quota_defaults.get(k, 0)),
                                tz=sub.quota_tz)

@@ -19,7 +19,7 @@ from typing import Any, LiteralString
 from sqlalchemy import Connection, Dialect, delete, select
 
 from cdnctl.core.errors import IdempotencyConflictError
-from cdnctl.core.model import DeliveryState, Job, Task, WorkItem
+from cdnctl.core.model import DeliveryState, Job, Task, TaskState, WorkItem
 from cdnctl.core.ports import Lease, NewJob, NewTask, QuotaCharge
 from cdnctl.storage import _driver, _rules
 from cdnctl.storage._backend import Backend
@@ -47,6 +47,7 @@ class Prepared:
     new: Sequence[NewTask]
     lease: Lease | None  # None if the job has more deliveries than the lease allows
     nodes: list[tuple[str, ...]]  # per task: the nodes it gets a delivery on
+    states: list[TaskState]  # per task: the state it starts in
     job_row: tuple[Any, ...]
     task_rows: list[tuple[Any, ...]]  # every column but the id, which the database gives
     delivery_tail: tuple[Any, ...]  # every column after (task_id, node)
@@ -76,8 +77,10 @@ def prepare(dialect: Dialect, job: NewJob, new: Sequence[NewTask], lease: Lease 
         owner, delivery_state = lease.worker_id, _CLAIMED
         until = bind_time(job.created_at + timedelta(seconds=lease.seconds))
     task_rows = []
+    states = []
     for t, targets in zip(new, nodes, strict=True):
         state = _rules.initial_state(t, len(targets), leased=lease is not None)
+        states.append(state)
         task_rows.append((
             job.id, job.account_id, t.action.value, t.type.value, t.target,
             None if t.raw_target == t.target else t.raw_target, t.domain, t.method,
@@ -87,7 +90,7 @@ def prepare(dialect: Dialect, job: NewJob, new: Sequence[NewTask], lease: Lease 
         ))
     job_row = (job.id, job.account_id, at, job.source, job.request_id, job.idempotency_key,
                job.fingerprint, len(new), json.dumps(job.meta) if job.meta else None)
-    return Prepared(job=job, new=new, lease=lease, nodes=nodes, job_row=job_row,
+    return Prepared(job=job, new=new, lease=lease, nodes=nodes, states=states, job_row=job_row,
                     task_rows=task_rows, delivery_tail=(delivery_state, 0, at, owner, until, at))
 
 
@@ -134,9 +137,8 @@ def finish(p: Prepared, done: Written) -> tuple[Job, list[Task], bool, list[Work
     """The created tasks and, under a lease, their work items (after the commit)."""
     if done.replayed is not None:
         return done.job, done.replayed, False, []
-    leased = p.lease is not None
-    created = [_rules.new_task(i, p.job, t, nodes, leased=leased)
-               for i, t, nodes in zip(done.ids, p.new, p.nodes, strict=True)]
+    created = [_rules.new_task(i, p.job, t, nodes, state=state)
+               for i, t, nodes, state in zip(done.ids, p.new, p.nodes, p.states, strict=True)]
     work: list[WorkItem] = []
     if done.leased:
         by_id = {task.id: (task, t) for task, t in zip(created, p.new, strict=True)}

@@ -37,9 +37,11 @@ def initial_state(task: NewTask, deliveries: int, *, leased: bool = False) -> Ta
 
 
 def new_task(task_id: int, job: NewJob, t: NewTask, nodes: tuple[str, ...], *,
-             leased: bool = False) -> Task:
-    """The task as ``create_job`` stores it, with deliveries on ``nodes_of(t)``."""
-    state = initial_state(t, len(nodes), leased=leased)
+             leased: bool = False, state: TaskState | None = None) -> Task:
+    """The task as ``create_job`` stores it, with deliveries on ``nodes_of(t)``
+    (``state``: its :func:`initial_state`, if the caller has it already)."""
+    if state is None:
+        state = initial_state(t, len(nodes), leased=leased)
     at = job.created_at
     # Positional, in Task's field order (a thousand of these per bulk submission).
     return Task(
