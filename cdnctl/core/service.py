@@ -57,10 +57,9 @@ from cdnctl.core.ports import (
     WakeUp,
 )
 from cdnctl.core.quotas import DEFAULT_DAILY, QuotaStatus, day_of, limits_for, resets_at
-from cdnctl.core.targets import parse_target, parse_url
+from cdnctl.core.targets import parse_value
 
 URL_ONLY = frozenset({TargetType.URL})
-_METHOD_VALUES = {m: m.value for m in Method}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,22 +127,16 @@ class ContentService:
     def target(self, account: Account, target_type: TargetType, raw: str) -> Target:
         """Parse one target, check the account owns its domain, and note the site it
         acts in (a tag's site is decided by :meth:`spec`)."""
-        if target_type is TargetType.URL:  # most targets: one Target built, not two
-            value, domain = parse_url(raw)
-            site = self.directory.site_for_host(domain)
-            if site is None or site.account_id != account.id:
-                raise InvalidDomainError(domain=domain)
-            return Target(type=target_type, value=value, domain=domain, raw=raw, site_id=site.id)
-        target = parse_target(target_type, raw)
+        value, domain = parse_value(target_type, raw)
         if target_type is TargetType.ALL:
-            return self._site_target(account, target)
-        if target.domain is None:
-            return target
-        site = self.directory.site_for_host(target.domain)
+            return self._site_target(
+                account, Target(type=target_type, value=value, domain=domain, raw=raw))
+        if domain is None:
+            return Target(type=target_type, value=value, domain=None, raw=raw)
+        site = self.directory.site_for_host(domain)
         if site is None or site.account_id != account.id:
-            raise InvalidDomainError(domain=target.domain)
-        return Target(type=target.type, value=target.value, domain=target.domain,
-                      raw=target.raw, site_id=site.id)
+            raise InvalidDomainError(domain=domain)
+        return Target(type=target_type, value=value, domain=domain, raw=raw, site_id=site.id)
 
     def _site_target(self, account: Account, target: Target) -> Target:
         """'all' names a site (by site name or any of its domains)."""
@@ -327,11 +320,11 @@ class ContentService:
         target = spec.target
         nodes = self._node_names(account_id, target)
         ttl = spec.block_ttl_seconds
-        # Positional, in NewTask's field order (a thousand of these per bulk submission).
         return NewTask(
-            spec.action, target.type, target.value, target.raw, target.domain,
-            _METHOD_VALUES[spec.method], spec.headers, ttl,
-            now + timedelta(seconds=ttl) if ttl else None, nodes, None, None, target.site_id,
+            action=spec.action, type=target.type, target=target.value, raw_target=target.raw,
+            domain=target.domain, method=spec.method.value, headers=spec.headers,
+            block_ttl_seconds=ttl, block_expires_at=now + timedelta(seconds=ttl) if ttl else None,
+            nodes=nodes, site_id=target.site_id,
         )
 
     def _node_names(self, account_id: str, target: Target) -> tuple[str, ...]:

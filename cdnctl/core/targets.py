@@ -120,6 +120,13 @@ def regex_host(pattern: str) -> str:
 
 def parse_target(target_type: TargetType, raw: str) -> Target:
     """Validate one target of a given type (no ownership check yet)."""
+    value, domain = parse_value(target_type, raw)
+    return Target(type=target_type, value=value, domain=domain, raw=raw)
+
+
+def parse_value(target_type: TargetType, raw: str) -> tuple[str, str | None]:
+    """:func:`parse_target` as ``(canonical value, domain)``, for callers that build the
+    Target themselves (with its site)."""
     value: str
     domain: str | None
     match target_type:
@@ -148,7 +155,7 @@ def parse_target(target_type: TargetType, raw: str) -> Target:
                     f"cache tag {raw!r} must be 1-{MAX_TAG_LENGTH} printable ASCII characters "
                     "without spaces", field="targets")
             domain = None
-    return Target(type=target_type, value=value, domain=domain, raw=raw)
+    return value, domain
 
 
 def domain_matcher(domains: list[str]) -> Callable[[str], bool]:

@@ -43,7 +43,8 @@ def new_task(task_id: int, job: NewJob, t: NewTask, nodes: tuple[str, ...], *,
     if state is None:
         state = initial_state(t, len(nodes), leased=leased)
     at = job.created_at
-    # Positional, in Task's field order (a thousand of these per bulk submission).
+    # Positional, in Task's field order (a thousand of these per bulk submission; _rows
+    # refuses to import if that order changes).
     return Task(
         task_id, job.id, job.account_id, t.action, t.type, t.target, t.raw_target, t.domain,
         _METHODS[t.method], state, at, at, job.deadline, len(nodes), 0, 0, t.error_code,
