@@ -68,3 +68,22 @@ def time_binder(conn: Connection) -> Callable[[datetime | None], Any]:
         return process(value, dialect)
 
     return bind
+
+
+@functools.cache
+def _processors(dialect: Any,
+                columns: tuple[Any, ...]) -> tuple[Callable[[Any], Any] | None, ...]:
+    return tuple(c.type._cached_result_processor(dialect, None) for c in columns)
+
+
+def converter(conn: Connection,
+              columns: Sequence[Any]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """Turn a driver row of ``columns`` into the values a SQLAlchemy result would hold
+    (each column type's result processor: times, JSON), for statements run here."""
+    procs = _processors(conn.dialect, tuple(columns))
+
+    def convert(row: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(v if p is None or v is None else p(v)
+                     for p, v in zip(procs, row, strict=True))
+
+    return convert

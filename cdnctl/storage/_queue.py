@@ -32,7 +32,7 @@ from sqlalchemy import (
 from cdnctl.core import states
 from cdnctl.core.model import DeliveryState, Task, TaskState, WorkItem
 from cdnctl.core.ports import AttemptRecord
-from cdnctl.storage import _driver, _rules
+from cdnctl.storage import _driver, _rows, _rules
 from cdnctl.storage._rows import task_from_row, work_item_from_rows
 from cdnctl.storage.schema import UNFINISHED_TASKS, UTCDateTime, deliveries, tasks
 
@@ -95,7 +95,22 @@ _ADD_ATTEMPTS_SQL: LiteralString = (
     "http_status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
 _COUNT_SQL: LiteralString = (
     "UPDATE tasks SET deliveries_succeeded = deliveries_succeeded + ?, "
-    "deliveries_failed = deliveries_failed + ?, updated_at = ? WHERE id = ?")
+    "deliveries_failed = deliveries_failed + ?, updated_at = ? WHERE id = ? "
+    "RETURNING id, deliveries_total, deliveries_succeeded, deliveries_failed")
+# The settling compare-and-set to SUCCEEDED, returning the tasks' fields in Task order.
+_TASK_COLUMNS = tuple(tasks.c[name] for name in _rows.TASK_FIELDS)
+_SUCCEED_SQL: LiteralString = (
+    "UPDATE tasks SET state = 'succeeded', updated_at = ?, finished_at = ? WHERE "
+    + UNFINISHED_TASKS + " AND id IN ")
+if states.sources_of(_S.SUCCEEDED) != {_S.QUEUED, _S.RUNNING}:  # what UNFINISHED_TASKS says
+    raise ImportError("cdnctl.storage._queue: _SUCCEED_SQL must match states.ALLOWED")
+_RETURNING_TASK_SQL: LiteralString = (
+    " RETURNING id, job_id, account_id, action, type, target, raw_target, domain, method, "
+    "state, created_at, updated_at, deadline, deliveries_total, deliveries_succeeded, "
+    "deliveries_failed, error_code, description, finished_at, headers, block_expires_at, "
+    "site_id")
+if tuple(" ".join(_RETURNING_TASK_SQL.split()[1:]).split(", ")) != _rows.TASK_FIELDS:
+    raise ImportError("cdnctl.storage._queue: _RETURNING_TASK_SQL must list TASK_FIELDS")
 
 
 def _live(conn: Connection, ids: Sequence[int], worker_id: str | None) -> list[Any]:
@@ -110,16 +125,14 @@ def _live(conn: Connection, ids: Sequence[int], worker_id: str | None) -> list[A
     return _driver.execute(conn, sql + " ORDER BY id" + _driver.for_update(conn), params)
 
 
-def _counters(conn: Connection, ids: Sequence[int]) -> list[Any]:
-    """``(id, total, succeeded, failed)`` of the tasks ``ids``."""
-    return _driver.execute(
-        conn, "SELECT id, deliveries_total, deliveries_succeeded, deliveries_failed "
-        "FROM tasks WHERE id IN (" + ", ".join("?" * len(ids)) + ")", ids)
+def _succeed(conn: Connection, ids: Sequence[int], now: datetime) -> list[Task]:
+    """SUCCEEDED for the tasks ``ids`` still unfinished (compare-and-set); the moved."""
+    bound = _driver.time_binder(conn)(now)
+    rows = _driver.execute(conn, _SUCCEED_SQL + "(" + ", ".join("?" * len(ids)) + ")"
+                           + _RETURNING_TASK_SQL, [bound, bound, *ids])
+    convert = _driver.converter(conn, _TASK_COLUMNS)
+    return [_rows.task_from_values(convert(r)) for r in rows]
 
-
-_SUCCEED = (update(tasks).where(_t.id.in_(_IDS), _moving_to(_S.SUCCEEDED))
-            .values(state=_S.SUCCEEDED.value, updated_at=_NOW, finished_at=_NOW)
-            .returning(*tasks.c))
 _FIRST_FAILURES = (select(_d.task_id, _d.node, _d.error_code, _d.description, _d.attempts)
                    .where(_d.task_id.in_(_IDS), _d.state == _D.FAILED.value)
                    .order_by(_d.task_id, _d.updated_at, _d.id))
@@ -191,26 +204,26 @@ def record(
             counts[task_id][1 if state is _D.FAILED else 0] += 1
     _driver.executemany(conn, _FINISH_SQL, changes)
     _driver.executemany(conn, _ADD_ATTEMPTS_SQL, history)
-    if not counts:
-        return []
-    _driver.executemany(conn, _COUNT_SQL, [(ok, failed, bound_now, task_id)
-                                           for task_id, (ok, failed) in sorted(counts.items())])
-    return _settle(conn, sorted(counts), now)
-
-
-def _settle(conn: Connection, task_ids: Sequence[int], now: datetime) -> list[Task]:
-    """Move the tasks whose deliveries are all done to SUCCEEDED / FAILED (CAS)."""
+    # The counters move and come back in one statement per task (in id order: the
+    # lock order), then the tasks whose deliveries are all done settle.
     done: dict[int, TaskState] = {}
-    for part in chunked(task_ids):
-        for task_id, total, ok, failed in _counters(conn, part):
-            state = states.settle(total, ok, failed)
-            if state is not None:
-                done[task_id] = state
+    for task_id, (ok, failed) in sorted(counts.items()):
+        for _, total, n_ok, n_failed in _driver.execute(
+                conn, _COUNT_SQL, (ok, failed, bound_now, task_id)):
+            settled = states.settle(total, n_ok, n_failed)
+            if settled is not None:
+                done[task_id] = settled
+    return _settle(conn, done, now)
+
+
+def _settle(conn: Connection, done: dict[int, TaskState], now: datetime) -> list[Task]:
+    """Move the tasks ``done`` (all deliveries finished) to SUCCEEDED / FAILED (CAS)."""
     succeeded = [i for i, s in done.items() if s is _S.SUCCEEDED]
     failed = [i for i, s in done.items() if s is _S.FAILED]
-    settled: list[Any] = []
+    finished: list[Task] = []
     for part in chunked(succeeded):
-        settled += conn.execute(_SUCCEED, {"b_ids": part, "b_now": now})
+        finished += _succeed(conn, part, now)
+    settled: list[Any] = []
     first_failure: dict[int, Any] = {}
     for part in chunked(failed):
         for r in conn.execute(_FIRST_FAILURES, {"b_ids": part}):
@@ -221,7 +234,8 @@ def _settle(conn: Connection, task_ids: Sequence[int], now: datetime) -> list[Ta
             "b_id": task_id, "b_now": now, "b_code": f.error_code,
             "b_description": _rules.failure_description(f.node, f.description, f.error_code,
                                                         f.attempts)})
-    return sorted((task_from_row(r) for r in settled), key=lambda t: t.id)
+    finished += (task_from_row(r) for r in settled)
+    return sorted(finished, key=lambda t: t.id)
 
 
 def expire(conn: Connection, now: datetime) -> list[Task]:

@@ -29,14 +29,14 @@ from cdnctl.core.ports import JobSummary
 _Row = Any  # a sqlalchemy Row, or a SimpleNamespace of insert parameters
 
 
-_TASK_FIELDS = (
+TASK_FIELDS = (
     "id", "job_id", "account_id", "action", "type", "target", "raw_target", "domain",
     "method", "state", "created_at", "updated_at", "deadline", "deliveries_total",
     "deliveries_succeeded", "deliveries_failed", "error_code", "description", "finished_at",
     "headers", "block_expires_at", "site_id",
 )
-if tuple(f.name for f in dataclasses.fields(Task)) != _TASK_FIELDS:  # _task() relies on it
-    raise ImportError("cdnctl.storage._rows: _TASK_FIELDS must list Task's fields in order")
+if tuple(f.name for f in dataclasses.fields(Task)) != TASK_FIELDS:  # task_from_values needs it
+    raise ImportError("cdnctl.storage._rows: TASK_FIELDS must list Task's fields in order")
 # Where each field sits in a result of a given shape: a Row read by position is several
 # times cheaper than by name, and a 100-task page maps 2,200 values. One itemgetter per
 # shape picks the 22 values in the order above in one call.
@@ -50,15 +50,15 @@ _STATES = {s.value: s for s in TaskState}
 def _picker(fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     pick = _PICKERS.get(fields)
     if pick is None:
-        pick = _PICKERS[fields] = itemgetter(*(fields.index(name) for name in _TASK_FIELDS))
+        pick = _PICKERS[fields] = itemgetter(*(fields.index(name) for name in TASK_FIELDS))
     return pick
 
 
 def task_from_row(row: _Row) -> Task:
     fields = getattr(row, "_fields", None)
     if fields is None:  # a SimpleNamespace of insert parameters
-        return _task(tuple(getattr(row, name) for name in _TASK_FIELDS))
-    return _task(_picker(fields)(row))
+        return task_from_values(tuple(getattr(row, name) for name in TASK_FIELDS))
+    return task_from_values(_picker(fields)(row))
 
 
 def tasks_from_rows(rows: Sequence[_Row]) -> list[Task]:
@@ -67,10 +67,11 @@ def tasks_from_rows(rows: Sequence[_Row]) -> list[Task]:
     if not rows:
         return []
     pick = _picker(rows[0]._fields)
-    return [_task(pick(row)) for row in rows]
+    return [task_from_values(pick(row)) for row in rows]
 
 
-def _task(values: tuple[Any, ...]) -> Task:
+def task_from_values(values: tuple[Any, ...]) -> Task:
+    """A task from its values in :data:`TASK_FIELDS` order, as the column types give them."""
     (id_, job_id, account_id, action, type_, target, raw_target, domain, method, state,
      created_at, updated_at, deadline, total, succeeded, failed, error_code, description,
      finished_at, headers, block_expires_at, site_id) = values

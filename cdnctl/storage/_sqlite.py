@@ -16,7 +16,7 @@ import itertools
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
 from sqlalchemy import (
     Boolean,
@@ -105,11 +105,21 @@ def _use_wal(cursor: Any) -> None:
 def _on_begin(conn: Connection) -> None:
     options = conn.get_execution_options()
     if not options.get(WRITE):
-        conn.exec_driver_sql("BEGIN")
+        _begin(conn, "BEGIN")
     elif options.get(NO_WAIT):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # its busy_timeout is 0: fails at once
+        _begin(conn, "BEGIN IMMEDIATE")  # its busy_timeout is 0: fails at once
     else:
         _begin_immediate(conn)
+
+
+def _begin(conn: Connection, sql: LiteralString) -> None:
+    """``sql`` straight on the driver (SQLAlchemy's execution path costs several times
+    the statement on every transaction); on failure once more through SQLAlchemy, so
+    the caller sees its exception (``OperationalError``) as from any statement."""
+    try:
+        conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except sqlite3.OperationalError:
+        conn.exec_driver_sql(sql)
 
 
 def _begin_immediate(conn: Connection) -> None:
@@ -119,11 +129,13 @@ def _begin_immediate(conn: Connection) -> None:
     sleeps cost more than the transactions themselves."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     pause = 0.0001
-    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    driver.execute("PRAGMA busy_timeout = 0")
     try:
         while True:
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                _begin(conn, "BEGIN IMMEDIATE")
                 return
             except OperationalError as exc:
                 if not must_wait(exc) or time.monotonic() > deadline:
@@ -131,7 +143,7 @@ def _begin_immediate(conn: Connection) -> None:
             time.sleep(pause)
             pause = min(pause * 2, 0.001)
     finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        driver.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def configure(engine: Engine) -> Engine:

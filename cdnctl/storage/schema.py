@@ -22,7 +22,7 @@ Indexes follow the queries in :mod:`cdnctl.storage.repository` and ``_queue``:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, LiteralString
 
 from sqlalchemy import (
     JSON,
@@ -106,7 +106,7 @@ _ID = BigInteger().with_variant(Integer(), "sqlite")
 _NAME = String(128)
 #: Unfinished tasks, as literal SQL: a partial index is only usable by a query whose
 #: WHERE clause repeats its predicate with the same literals (never bound parameters).
-UNFINISHED_TASKS = "state IN ('queued', 'running')"
+UNFINISHED_TASKS: LiteralString = "state IN ('queued', 'running')"
 
 metadata = MetaData(
     naming_convention={

@@ -659,7 +659,10 @@ async def test_concurrent_claimers_never_get_the_same_delivery(backend: Backend)
 async def test_record_success_settles_the_task_with_its_counters(
     repository: TaskRepository,
 ) -> None:
-    _, (t,), _ = await repository.create_job(job(), [task()], [])
+    # Every field comes back from the settling statement as from a read (times, JSON).
+    _, (t,), _ = await repository.create_job(job(), [task(
+        raw="https://WWW.example.com/a.png", headers={"Accept-Encoding": "gzip"}, site_id=7)],
+        [])
     first, second = sorted(await claim_all(repository), key=lambda i: i.node)
     at = T0 + timedelta(seconds=1)
     assert await repository.record([ok(first, at)], at) == []
