@@ -2,10 +2,11 @@
 
 One :class:`Pool` per node keeps up to ``limit`` keep-alive connections, reuses idle
 ones last-in first-out, closes them after ``keepalive_timeout`` seconds idle, and
-queues requests (first-in first-out) while all are busy.  Each connection is an
-:class:`asyncio.Protocol` feeding what it receives to a :class:`_wire.ResponseReader`
-(Content-Length, chunked, close-delimited, HEAD, 1xx): a request costs one write and
-one future.  Only the first ``keep`` bytes of a body are kept; the rest is dropped.
+queues requests (first-in first-out) while all are busy.  Requests started in one turn
+of the event loop are written together at the next (:class:`_WriteBatch`).  Each
+connection is an :class:`asyncio.Protocol` feeding what it receives to a
+:class:`_wire.ResponseReader` (Content-Length, chunked, close-delimited, HEAD, 1xx): a
+request costs one write and one future.  Only the first ``keep`` bytes of a body are kept; the rest is dropped.
 
 Failures, for ``base.map_errors``: :class:`ConnectError`; :class:`ServerDisconnectedError`
 (closed or reset before any byte of the answer: retried once on a new connection);
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -97,6 +99,45 @@ def build_request(method: str, target: str, *, host: str,
     return request_bytes(method, target, items)
 
 
+class _WriteBatch:
+    """Requests written together at the next turn of the event loop.
+
+    A fan-out starts one exchange per node in the same turn of the loop; written as
+    each is built, every ``send`` on loopback also wakes the node's process again (the
+    kernel delivers the packet in the sender's system call), and the sends are spread
+    over the time the Python between them takes. Written together, they cost what a
+    minimal client's back-to-back writes cost. The delay is one turn of the loop.
+    """
+
+    __slots__ = ("_loop", "_pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[tuple[asyncio.Transport, bytes]] = []
+
+    def add(self, transport: asyncio.Transport, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append((transport, data))
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for transport, data in pending:
+            if not transport.is_closing():  # aborted meanwhile (timeout, cancel, aclose)
+                transport.write(data)
+
+
+_BATCHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _WriteBatch] = (
+    weakref.WeakKeyDictionary())
+
+
+def _writes_of(loop: asyncio.AbstractEventLoop) -> _WriteBatch:
+    batch = _BATCHES.get(loop)
+    if batch is None:
+        batch = _BATCHES[loop] = _WriteBatch(loop)
+    return batch
+
+
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection; one exchange at a time."""
 
@@ -143,7 +184,7 @@ class _Connection(asyncio.Protocol):
         waiter: asyncio.Future[Response] = self._loop.create_future()
         self._waiter = waiter
         try:
-            self._transport.write(request)
+            _writes_of(self._loop).add(self._transport, request)
             return await waiter
         finally:
             self._waiter = self._reader = None

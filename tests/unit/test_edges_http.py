@@ -363,3 +363,43 @@ async def test_aclose_closes_every_connection(serve, pools):
     await pool.aclose()
     await asyncio.sleep(0.05)
     assert (server.open, server.closed_by_client, pool.size) == (0, 4, 0)
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+async def test_requests_of_one_turn_are_written_together_at_the_next():
+    from cdnctl.edges._http import _writes_of
+
+    loop = asyncio.get_running_loop()
+    batch = _writes_of(loop)
+    assert _writes_of(loop) is batch  # one batch per loop
+    a, b, aborted = _Transport(), _Transport(), _Transport()
+    batch.add(a, b"1")
+    batch.add(aborted, b"2")
+    batch.add(b, b"3")
+    aborted.closing = True  # e.g. its exchange timed out in the same turn
+    assert (a.written, b.written) == ([], [])
+    await asyncio.sleep(0)
+    assert (a.written, aborted.written, b.written) == ([b"1"], [], [b"3"])
+    batch.add(a, b"4")  # the next turn's batch is a new one
+    await asyncio.sleep(0)
+    assert a.written == [b"1", b"4"]
+
+
+async def test_a_fan_out_started_in_one_turn_gets_every_answer(serve, pools):
+    servers = [await serve() for _ in range(5)]
+    clients = [pools(s) for s in servers]
+    for _ in range(3):
+        answers = await asyncio.gather(*(get(p) for p in clients))
+        assert [r.status for r in answers] == [200] * 5
+    assert [(s.accepted, len(s.requests)) for s in servers] == [(1, 3)] * 5
