@@ -31,11 +31,14 @@ _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _TOKEN_RE = re.compile(_TOKEN)
 # A field value: visible characters, spaces and tabs inside, obs-text allowed.
 _VCHAR = rb"[\x21-\x7e\x80-\xff]"
-_VALUE_RE = re.compile(rb"(?:" + _VCHAR + rb"(?:[ \t\x21-\x7e\x80-\xff]*" + _VCHAR + rb")?)?")
+_VALUE = rb"(?:" + _VCHAR + rb"(?:[ \t\x21-\x7e\x80-\xff]*" + _VCHAR + rb")?)?"
+_VALUE_RE = re.compile(_VALUE)
 # A request target in origin form (or "*"): no space, control character or non-ASCII.
 _TARGET_RE = re.compile(rb"[\x21-\x7e]+")
 _STATUS_RE = re.compile(rb"HTTP/(\d)\.(\d) ([0-9]{3})(?: ([\t \x21-\x7e\x80-\xff]*))?")
 _FIELD_RE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(.*?)[ \t]*")
+# A field line whose value is valid, in one match (an answer's head has several).
+_VALID_FIELD_RE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE + rb")[ \t]*")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _CHUNK_SIZE_RE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?")
 
@@ -154,8 +157,8 @@ class ResponseReader:
         te: str | None = None
         close = minor == 0  # HTTP/1.0: one exchange per connection
         for line in lines[1:]:
-            f = _FIELD_RE.fullmatch(line.rstrip(b"\r"))
-            if f is None or _VALUE_RE.fullmatch(f[2]) is None:
+            f = _VALID_FIELD_RE.fullmatch(line.rstrip(b"\r"))
+            if f is None:
                 raise ProtocolError(f"malformed header line {line[:100]!r}")
             name, value = f[1].decode("ascii").lower(), f[2].decode("latin-1")
             fields.append((name, value))
