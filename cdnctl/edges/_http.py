@@ -6,7 +6,8 @@ queues requests (first-in first-out) while all are busy.  Requests started in on
 of the event loop are written together at the next (:class:`_WriteBatch`).  Each
 connection is an :class:`asyncio.Protocol` feeding what it receives to a
 :class:`_wire.ResponseReader` (Content-Length, chunked, close-delimited, HEAD, 1xx): a
-request costs one write and one future.  Only the first ``keep`` bytes of a body are kept; the rest is dropped.
+request costs one write and one future.  Only the first ``keep`` bytes of a body are
+kept; the rest is dropped.
 
 Failures, for ``base.map_errors``: :class:`ConnectError`; :class:`ServerDisconnectedError`
 (closed or reset before any byte of the answer: retried once on a new connection);

@@ -108,8 +108,9 @@ def contains(column: Any, value: str) -> Any:
     return func.strpos(column, value) > 0
 
 
-def checkpoint(engine: Engine) -> None:
+def checkpoint(engine: Engine) -> int:
     """Nothing to do: PostgreSQL checkpoints on its own."""
+    return 0
 
 
 def notify_work(conn: Connection, channel: str = WORK_CHANNEL) -> None:

@@ -246,13 +246,16 @@ def contains(column: Any, value: str) -> Any:
     return func.instr(column, value) > 0
 
 
-def checkpoint(engine: Engine) -> None:
-    """A PASSIVE WAL checkpoint: copies what no reader still needs, never waits."""
+def checkpoint(engine: Engine) -> int:
+    """A PASSIVE WAL checkpoint: copies what no reader still needs, never waits; the
+    frames in the WAL (until the next write starts it over)."""
     raw = engine.raw_connection()
     try:
-        raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        _, frames, _ = raw.driver_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     finally:
         raw.close()
+    return int(frames)
 
 
 def notify_work(conn: Connection) -> None:

@@ -12,9 +12,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection
 
 from cdnctl.storage import open_repository
+from cdnctl.storage import repository as repository_module
 from cdnctl.storage._inline import BUSY, CHECKPOINT_EVERY, InlineRunner
 from cdnctl.storage._sqlite import must_wait
 from cdnctl.storage.repository import SqlTaskRepository
@@ -126,7 +128,7 @@ def test_a_writer_waits_for_another_process_by_polling(tmp_path: Path) -> None:
 def test_inline_commits_leave_wal_checkpoints_to_the_pool(tmp_path: Path) -> None:
     """The inline connection never checkpoints (that fsyncs, on the event loop): it asks
     for a checkpoint every CHECKPOINT_EVERY commits, and the repository's checkpoint
-    (run on the pool, under the write gate) lets the next write start the WAL over."""
+    (run on the pool) lets the next write start the WAL over."""
     path = tmp_path / "e.db"
     repo = _repo(path)
     asked: list[int] = []
@@ -150,6 +152,31 @@ def test_inline_commits_leave_wal_checkpoints_to_the_pool(tmp_path: Path) -> Non
         _, frames, _ = check.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert frames < 10
     runner.close()
+    repo._shutdown()
+
+
+def test_a_checkpoint_waits_for_the_write_gate_only_for_a_long_wal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint (copies and fsyncs) runs beside this process's writers, so none waits
+    for it; only a WAL past WAL_RESTART_FRAMES is checkpointed again under the gate, so
+    that it ends and the WAL starts over."""
+    repo = _repo(tmp_path / "g.db")
+    repo._transaction(lambda conn: conn.exec_driver_sql(
+        "INSERT INTO accounts (id, name) VALUES ('1', 'a')"), True)
+    gate = repo._gate
+    assert isinstance(gate, type(threading.Lock()))
+
+    def checkpoint_while_a_writer_holds_the_gate() -> bool:
+        done = threading.Event()
+        with gate:
+            threading.Thread(target=lambda: (repo._checkpoint(), done.set())).start()
+            finished_under_writer = done.wait(2)
+        assert done.wait(5)
+        return finished_under_writer
+
+    assert checkpoint_while_a_writer_holds_the_gate()
+    monkeypatch.setattr(repository_module, "WAL_RESTART_FRAMES", -1)  # every WAL is long
+    assert not checkpoint_while_a_writer_holds_the_gate()
     repo._shutdown()
 
 
