@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,11 +43,14 @@ def settings_for(db_url: str, nodes: list[dict[str, Any]], **extra: Any) -> Sett
 
 
 class FinishProbe:
-    """Wraps a repository: resolves a future when ``record`` settles a watched task."""
+    """Wraps a repository: resolves a future when ``record`` settles a watched task, and
+    notes when the submission's and the recording's transactions start and end
+    (``marks``: perf_counter times, for the stages of one fan-out)."""
 
     def __init__(self, repo: Any) -> None:
         self._repo = repo
         self._waiting: dict[int, asyncio.Future[Task]] = {}
+        self.marks: dict[str, float] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._repo, name)
@@ -56,8 +60,17 @@ class FinishProbe:
         self._waiting[task_id] = fut
         return fut
 
+    async def create_job_leased(self, *args: Any, **kwargs: Any) -> Any:
+        self.marks["commit"] = time.perf_counter()
+        try:
+            return await self._repo.create_job_leased(*args, **kwargs)
+        finally:
+            self.marks["committed"] = time.perf_counter()
+
     async def record(self, records: Any, now: Any, **kwargs: Any) -> list[Task]:
+        self.marks["record"] = time.perf_counter()
         finished: list[Task] = await self._repo.record(records, now, **kwargs)
+        self.marks["recorded"] = time.perf_counter()
         for task in finished:
             fut = self._waiting.pop(task.id, None)
             if fut is not None and not fut.done():

@@ -40,7 +40,13 @@ from cdnctl.core.service import Submission
 HOST = "www.example.com"
 
 
-async def measure(db_url: str, node_ports: list[int], rounds: int, warmup: int = 20
+#: The stages of one fan-out, from the probe's marks (see ``FinishProbe``).
+STAGES = (("validate", "start", "commit"), ("commit", "commit", "committed"),
+          ("fan-out", "committed", "record"), ("record", "record", "recorded"))
+
+
+async def measure(db_url: str, node_ports: list[int], rounds: int, warmup: int = 20,
+                  stages: dict[str, list[float]] | None = None
                   ) -> tuple[list[float], list[float]]:
     nodes = [{"name": f"n{i}", "pool": "edge", "kind": "varnish",
               "url": f"http://127.0.0.1:{p}"} for i, p in enumerate(node_ports)]
@@ -65,7 +71,8 @@ async def measure(db_url: str, node_ports: list[int], rounds: int, warmup: int =
             raw_ms = (time.perf_counter() - t0) * 1000
 
             spec = rt.service.spec(account, Action.PURGE, TargetType.URL, f"http://{HOST}{path}")
-            t0 = time.perf_counter()
+            probe.marks.clear()
+            t0 = probe.marks["start"] = time.perf_counter()
             done = await rt.service.submit(Submission(account=account, specs=[spec]))
             task = await asyncio.wait_for(probe.watch(done.tasks[0].id), 10)
             our_ms = (time.perf_counter() - t0) * 1000
@@ -74,6 +81,10 @@ async def measure(db_url: str, node_ports: list[int], rounds: int, warmup: int =
             if i >= warmup:
                 ours.append(our_ms)
                 base.append(raw_ms)
+                if stages is not None:
+                    m = probe.marks
+                    for name, begin, end in STAGES:
+                        stages.setdefault(name, []).append((m[end] - m[begin]) * 1000)
     finally:
         await raw.close()
         await rt.aclose()
@@ -99,11 +110,14 @@ def real_varnish(count: int) -> Iterator[list[int]]:
         origin.stop()
 
 
-def report(label: str, ours: list[float], base: list[float]) -> dict[str, Any]:
+def report(label: str, ours: list[float], base: list[float],
+           stages: dict[str, list[float]]) -> dict[str, Any]:
     ratio = pct(ours, 50) / pct(base, 50)
     print(f"{label:<28} cdnctl {summary(ours)}")
     print(f"{'':<28} raw    {summary(base)}")
     print(f"{'':<28} ratio to raw (p50): {ratio:5.1f}x")
+    print(f"{'':<28} stages (p50): " + "  ".join(
+        f"{name} {pct(times, 50):.2f} ms" for name, times in stages.items()))
     return {"label": label, "p50": pct(ours, 50), "p99": pct(ours, 99),
             "raw_p50": pct(base, 50), "raw_p99": pct(base, 99), "ratio": ratio}
 
@@ -126,15 +140,17 @@ def main() -> None:
 
         for n in (int(x) for x in args.sizes.split(",")):
             ports, proc = start_nodes(n)
+            stages: dict[str, list[float]] = {}
             try:
-                ours, base = asyncio.run(measure(db(), ports, args.rounds))
+                ours, base = asyncio.run(measure(db(), ports, args.rounds, stages=stages))
             finally:
                 proc.terminate()
-            report(f"N={n} loopback nodes", ours, base)
+            report(f"N={n} loopback nodes", ours, base, stages)
         if not args.no_varnish:
+            stages = {}
             with real_varnish(2) as ports:
-                ours, base = asyncio.run(measure(db(), ports, args.rounds))
-            report("N=2 real varnishd", ours, base)
+                ours, base = asyncio.run(measure(db(), ports, args.rounds, stages=stages))
+            report("N=2 real varnishd", ours, base, stages)
 
 
 if __name__ == "__main__":
