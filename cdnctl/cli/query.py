@@ -32,6 +32,8 @@ MAX_ALL = 100_000
         type=click.Choice(TYPES), help="Only this target type (repeatable).")
 @option("--domain", "domains", envvar="CDNCTL_TASKS_DOMAIN", multiple=True, metavar="HOST",
         help="Only this domain (repeatable).")
+@option("--site", "sites", envvar="CDNCTL_TASKS_SITE", multiple=True,
+        type=click.IntRange(min=0), metavar="SITE_ID", help="Only this site (repeatable).")
 @option("--target", metavar="TEXT", help="Only targets containing TEXT.")
 @option("--job", "job_id", envvar="CDNCTL_TASKS_JOB", metavar="JOB_ID",
         help="Only the tasks of one job.")
@@ -44,15 +46,16 @@ MAX_ALL = 100_000
         help="Follow cursors until the last page.")
 @client_options
 def tasks(statuses: tuple[str, ...], actions: tuple[str, ...], types: tuple[str, ...],
-          domains: tuple[str, ...], target: str | None, job_id: str | None, since: str | None,
+          domains: tuple[str, ...], sites: tuple[int, ...], target: str | None,
+          job_id: str | None, since: str | None,
           until: str | None, limit: int, cursor: str | None, fetch_all: bool, server: str,
           token: str | None, http_timeout: float, as_json: bool) -> None:
     """List tasks, newest first."""
     params: dict[str, Any] = {
         "status": ",".join(statuses) or None, "action": ",".join(actions) or None,
         "type": ",".join(types) or None, "domain": ",".join(domains) or None,
-        "target": target, "job_id": job_id, "created_after": since, "created_before": until,
-        "limit": limit, "cursor": cursor}
+        "site": ",".join(map(str, sites)) or None, "target": target, "job_id": job_id,
+        "created_after": since, "created_before": until, "limit": limit, "cursor": cursor}
     found: list[dict[str, Any]] = []
     with make_client(server, token, http_timeout, as_json) as client:
         while True:
@@ -142,21 +145,30 @@ def nodes(server: str, token: str | None, http_timeout: float, as_json: bool) ->
 
 
 @click.command()
+@option("--url", metavar="TEXT", help="Only rules whose URL contains TEXT.")
+@option("--since", metavar="ISO-8601", help="Created at or after, e.g. 2024-05-01T00:00:00Z.")
+@option("--until", metavar="ISO-8601", help="Created before.")
 @option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True,
         help="Rules to show.")
+@option("--offset", type=click.IntRange(min=0), default=0, help="Rules to skip.")
 @client_options
-def blocks(limit: int, server: str, token: str | None, http_timeout: float,
-           as_json: bool) -> None:
-    """Active block rules."""
+def blocks(url: str | None, since: str | None, until: str | None, limit: int, offset: int,
+           server: str, token: str | None, http_timeout: float, as_json: bool) -> None:
+    """Active block rules, newest first."""
     with make_client(server, token, http_timeout, as_json) as client:
-        data = client.get("/v1/blocks", limit=limit)
+        data = client.get("/v1/blocks", url=url, created_after=since, created_before=until,
+                          limit=limit, offset=offset)
     if as_json:
         echo_json(data)
         return
     rows = [[b["url"], when(b["created_at"]), when(b["expires_at"]), b["task_id"]]
             for b in data["blocks"]]
-    click.echo(table(("url", "since (UTC)", "expires (UTC)", "task"), rows)
-               if rows else "no active blocks")
+    if not rows:
+        click.echo("no active blocks" + (f" ({data['total']} in all)" if data["total"] else ""))
+        return
+    click.echo(table(("url", "since (UTC)", "expires (UTC)", "task"), rows))
+    if offset + len(rows) < data["total"]:
+        click.echo(f"\n{len(rows)} of {data['total']}: add --offset {offset + len(rows)}")
 
 
 COMMANDS = (tasks, task, cancel, quota, nodes, blocks)

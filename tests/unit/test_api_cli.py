@@ -110,6 +110,16 @@ def test_prefetch_block_unblock_quota_nodes_blocks(runtime: Runtime) -> None:
         "edge-1", "edge-2", "basic-1"]
     assert "up" in nodes.output
     assert run("blocks", "--json").exit_code == 0
+    for name in ("a.zip", "b.zip", "c.png"):
+        assert run("block", f"https://www.example.com/{name}").exit_code == 0
+    zips = run("blocks", "--url", ".zip", "--limit", "1")
+    assert zips.exit_code == 0, zips.output
+    assert "https://www.example.com/b.zip" in zips.output
+    assert "a.zip" not in zips.output
+    assert "1 of 2: add --offset 1" in zips.output
+    assert json.loads(run("blocks", "--json").output)["total"] == 3
+    assert "site_id" in json.loads(run("tasks", "--site", "1", "--json").output)["tasks"][0]
+    assert json.loads(run("tasks", "--site", "2", "--json").output)["tasks"] == []
 
 
 def test_api_errors_are_one_line_and_exit_1(runtime: Runtime) -> None:

@@ -112,6 +112,7 @@ async def test_prefetch_headers_and_block_ttl_reach_the_task() -> None:
             "action": "unblock", "targets": ["https://www.example.com/secret"]})
         after = (await c.get("/v1/blocks", headers=AUTH)).json()["blocks"]
     assert r.status_code == 202
+    assert r.json()["tasks"][0]["site_id"] == 1
     assert r.json()["tasks"][0]["headers"] == {"Accept-Encoding": "gzip"}
     assert rt.edges["edge-1"].ops[0].headers == {"Accept-Encoding": "gzip"}
     assert b.status_code == 202
@@ -121,6 +122,39 @@ async def test_prefetch_headers_and_block_ttl_reach_the_task() -> None:
     assert other_blocks == []
     assert u.status_code == 202
     assert after == []
+
+
+async def test_blocks_are_filtered_counted_and_paged() -> None:
+    rt = build()
+    async with client(rt) as c:
+        for name in ("a", "b", "c"):
+            await c.post("/v1/tasks", headers=AUTH, json={
+                "action": "block", "targets": [f"https://www.example.com/{name}.zip"]})
+            rt.clock.advance(60)  # type: ignore[attr-defined]
+        await c.post("/v1/tasks", headers=AUTH, json={
+            "action": "block", "targets": ["https://img.example.com/x.png"]})
+        await settle(rt)
+
+        async def get(**params: str) -> dict[str, object]:
+            r = await c.get("/v1/blocks", params=params, headers=AUTH)
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
+
+        everything = await get()
+        page = await get(limit="2", offset="1")
+        zips = await get(url=".zip")
+        window = await get(created_after="2024-01-01T00:01:00Z",
+                           created_before="2024-01-01T00:03:00Z")
+        bad = await c.get("/v1/blocks", params={"since": "x"}, headers=AUTH)
+    urls = [b["url"] for b in everything["blocks"]]  # type: ignore[attr-defined]
+    assert urls == ["https://img.example.com/x.png", "https://www.example.com/c.zip",
+                    "https://www.example.com/b.zip", "https://www.example.com/a.zip"]
+    assert everything["total"] == 4
+    assert ([b["url"] for b in page["blocks"]], page["total"]) == (  # type: ignore[attr-defined]
+        urls[1:3], 4)
+    assert zips["total"] == 3
+    assert [b["url"] for b in window["blocks"]] == urls[1:3]  # type: ignore[attr-defined]
+    assert (bad.status_code, bad.json()["field"]) == (400, "since")
 
 
 async def test_list_filters_and_keyset_pagination() -> None:
@@ -156,6 +190,9 @@ async def test_list_filters_and_keyset_pagination() -> None:
         by_type = await ids(type="url", action="purge")
         first_job = (await c.get("/v1/tasks", params={"limit": "1"}, headers=AUTH)).json()
         by_job = await ids(job_id=first_job["tasks"][0]["job_id"])
+        by_site = await ids(site="1")
+        by_sites = await ids(site="2,1")
+        no_site = await ids(site="2")
         others = (await c.get("/v1/tasks", headers=OTHER)).json()["tasks"]
     assert seen == sorted(seen, reverse=True)
     assert len(seen) == len(set(seen)) == 6
@@ -167,6 +204,8 @@ async def test_list_filters_and_keyset_pagination() -> None:
     assert len(before) == 1
     assert len(by_type) == 5
     assert by_job == [seen[0]]
+    assert by_site == by_sites == seen
+    assert no_site == []
     assert others == []
 
 
@@ -179,6 +218,8 @@ async def test_list_filters_and_keyset_pagination() -> None:
     ({"action": "nuke"}, "action"),
     ({"created_after": "yesterday"}, "created_after"),
     ({"state": "failed"}, "state"),
+    ({"site": "example.com"}, "site"),
+    ({"site": "-1"}, "site"),
 ])
 async def test_list_rejects_bad_query(params: dict[str, str], field: str) -> None:
     async with client(build()) as c:

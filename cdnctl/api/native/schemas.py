@@ -105,6 +105,8 @@ class TaskOut(_Model):
     target: str = Field(description="the canonical target the nodes act on")
     raw_target: str = Field(description="the target as submitted")
     domain: str | None
+    site_id: int | None = Field(
+        description="the site the task acts in (null for an account-wide tag purge)")
     method: Method
     status: TaskState
     progress: int = Field(ge=0, le=100, description="percent of deliveries finished")
@@ -230,6 +232,7 @@ class BlockOut(_Model):
 
 class BlockList(_Model):
     blocks: list[BlockOut]
+    total: int = Field(description="active rules matching the filters, ignoring limit/offset")
 
 
 class CheckOut(_Model):
@@ -277,7 +280,8 @@ def task_out(t: Task) -> TaskOut:
     done = t.deliveries_succeeded + t.deliveries_failed
     return TaskOut(
         id=t.id, job_id=t.job_id, action=t.action, type=t.type, target=t.target,
-        raw_target=t.raw_target, domain=t.domain, method=t.method, status=t.state,
+        raw_target=t.raw_target, domain=t.domain, site_id=t.site_id, method=t.method,
+        status=t.state,
         progress=t.progress, error_code=t.error_code, description=t.description,
         counts=TaskCounts(total=t.deliveries_total, succeeded=t.deliveries_succeeded,
                           failed=t.deliveries_failed, pending=max(0, t.deliveries_total - done)),
@@ -341,6 +345,7 @@ class _TaskDict(TypedDict):
     target: str
     raw_target: str
     domain: str | None
+    site_id: int | None
     method: str  # Method
     status: str  # TaskState
     progress: int
@@ -389,8 +394,8 @@ def _task_dict(t: Task) -> _TaskDict:
     return {
         "id": t.id, "job_id": t.job_id, "action": _VALUES[t.action], "type": _VALUES[t.type],
         "target": t.target, "raw_target": t.raw_target, "domain": t.domain,
-        "method": _VALUES[t.method], "status": _VALUES[t.state], "progress": t.progress,
-        "error_code": t.error_code, "description": t.description,
+        "site_id": t.site_id, "method": _VALUES[t.method], "status": _VALUES[t.state],
+        "progress": t.progress, "error_code": t.error_code, "description": t.description,
         "counts": {"total": total, "succeeded": succeeded, "failed": failed,
                    "pending": max(0, total - succeeded - failed)},
         "created_at": t.created_at, "updated_at": t.updated_at,

@@ -30,7 +30,7 @@ from cdnctl.api.native.schemas import (
 )
 from cdnctl.core.errors import LimitExceededError, ValidationError
 from cdnctl.core.model import Action, Method, TargetType, TaskSpec, TaskState
-from cdnctl.core.ports import TaskFilter
+from cdnctl.core.ports import BlockRuleFilter, TaskFilter
 from cdnctl.core.service import Submission
 
 E = TypeVar("E", bound=StrEnum)
@@ -38,8 +38,9 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 MAX_REPORTED = 100  # target errors listed in one response
 _NOT_PER_TARGET = frozenset({"type", "block_ttl_seconds", "method", "headers"})
-LIST_PARAMS = frozenset({"status", "action", "type", "domain", "target", "job_id",
+LIST_PARAMS = frozenset({"status", "action", "type", "domain", "site", "target", "job_id",
                          "created_after", "created_before", "limit", "cursor"})
+BLOCK_PARAMS = frozenset({"url", "created_after", "created_before", "limit", "offset"})
 
 
 def ok(model: BaseModel | bytes, status: int = 200,
@@ -71,6 +72,18 @@ def multi(request: Request, name: str, enum: type[E]) -> list[E] | None:
         allowed = ", ".join(e.value for e in enum)
         raise BadRequestError("ValidationError", f"{name} must be among: {allowed}",
                               field=name) from None
+
+
+def integers(request: Request, name: str) -> list[int] | None:
+    """Repeatable and comma-separated integers: ``?site=1001,1002``."""
+    raw = [v.strip() for item in request.query_params.getlist(name) for v in item.split(",")]
+    values = [v for v in raw if v]
+    if not values:
+        return None
+    if not all(v.isascii() and v.isdigit() and len(v) <= 18 for v in values):
+        raise BadRequestError("ValidationError", f"{name} must be site ids (integers)",
+                              field=name)
+    return [int(v) for v in values]
 
 
 def timestamp(request: Request, name: str) -> datetime | None:
@@ -130,6 +143,7 @@ def task_filter(request: Request, account_id: str) -> TaskFilter:
         actions=multi(request, "action", Action),
         types=multi(request, "type", TargetType),
         domains=domains or None,
+        site_ids=integers(request, "site"),
         target_contains=request.query_params.get("target") or None,
         created_from=timestamp(request, "created_after"),
         created_to=timestamp(request, "created_before"),
@@ -244,11 +258,15 @@ async def blocks(request: Request) -> Response:
     rt = runtime_of(request)
     account = authenticate(request)
     rt.service.check_rate(account, "query")
-    only(request, ("limit", "offset"))
+    only(request, BLOCK_PARAMS)
+    flt = BlockRuleFilter(account_id=account.id,
+                          url_contains=request.query_params.get("url") or None,
+                          created_from=timestamp(request, "created_after"),
+                          created_to=timestamp(request, "created_before"))
     limit = integer(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = integer(request, "offset", 0, 0, 10**9)
-    rules = await rt.service.blocks(account, limit=limit, offset=offset)
-    return ok(BlockList(blocks=[block_out(b) for b in rules]))
+    page = await rt.service.block_rules(flt, limit=limit, offset=offset)
+    return ok(BlockList(blocks=[block_out(b) for b in page.items], total=page.total))
 
 
 def routes() -> list[BaseRoute]:
