@@ -107,19 +107,25 @@ class _WriteBatch:
     each is built, every ``send`` on loopback also wakes the node's process again (the
     kernel delivers the packet in the sender's system call), and the sends are spread
     over the time the Python between them takes. Written together, they cost what a
-    minimal client's back-to-back writes cost. The delay is one turn of the loop.
+    minimal client's back-to-back writes cost. The delay is one turn of the loop; a
+    batch that reaches ``most`` requests is written at once, so the first nodes of a
+    large fan-out start answering while the rest of it is prepared.
     """
 
     __slots__ = ("_loop", "_pending")
+    most = 16  # written at once as soon as this many wait
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._pending: list[tuple[asyncio.Transport, bytes]] = []
 
     def add(self, transport: asyncio.Transport, data: bytes) -> None:
-        if not self._pending:
+        pending = self._pending
+        if not pending:
             self._loop.call_soon(self._flush)
-        self._pending.append((transport, data))
+        pending.append((transport, data))
+        if len(pending) >= self.most:
+            self._flush()
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []

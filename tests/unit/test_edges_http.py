@@ -394,6 +394,13 @@ async def test_requests_of_one_turn_are_written_together_at_the_next():
     batch.add(a, b"4")  # the next turn's batch is a new one
     await asyncio.sleep(0)
     assert a.written == [b"1", b"4"]
+    many = [_Transport() for _ in range(batch.most + 1)]
+    for t in many:
+        batch.add(t, b"x")
+    # A full batch goes at once (the nodes start answering); the rest at the next turn.
+    assert [len(t.written) for t in many] == [1] * batch.most + [0]
+    await asyncio.sleep(0)
+    assert [len(t.written) for t in many] == [1] * (batch.most + 1)
 
 
 async def test_a_fan_out_started_in_one_turn_gets_every_answer(serve, pools):
