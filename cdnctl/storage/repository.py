@@ -142,6 +142,29 @@ class SqlTaskRepository:
         return await loop.run_in_executor(self._executor, self._transaction, fn, write,
                                           engine)
 
+    async def _read(
+        self, fn: Callable[[Connection], _T], *, snapshot: bool = False, inline: bool = False,
+        single: bool = False,
+    ) -> _T:
+        """:meth:`_run` for ``fn`` that only reads (SELECT statements): run again, once,
+        on a fresh connection when the first one turns out to be dead.
+
+        PostgreSQL's pool does not ping each connection it hands out (see
+        ``_postgres.check_connection``): a session the server ended unnoticed by the
+        client (closed while checked out, or a peer gone without a word) fails on its
+        first statement, and SQLAlchemy then discards every pooled connection opened
+        before. Running a read again has no effect but its answer. Writes are never run
+        again this way: whether a failed COMMIT took effect is unknown.
+        """
+        try:
+            return await self._run(fn, write=False, snapshot=snapshot, inline=inline,
+                                   single=single)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await self._run(fn, write=False, snapshot=snapshot, inline=inline,
+                               single=single)
+
     async def run(self, fn: Callable[[Connection], _T], *, write: bool) -> _T:
         """Run ``fn`` in one transaction on this repository's engine, thread pool and
         write gate: for the package's other repositories on the same database
@@ -261,7 +284,7 @@ class SqlTaskRepository:
             ).first()
             return None if row is None else (job_from_row(row), _ingest.job_tasks(conn, job_id))
 
-        return await self._run(run, write=False)
+        return await self._read(run)
 
     async def list_jobs(
         self,
@@ -272,10 +295,10 @@ class SqlTaskRepository:
         order: JobOrder = JobOrder.CREATED_AT,
         descending: bool = True,
     ) -> JobPage:
-        return await self._run(
+        return await self._read(
             lambda conn: _listing.list_jobs(conn, flt, limit=limit, offset=offset, order=order,
                                             descending=descending),
-            write=False, snapshot=True)
+            snapshot=True)
 
     # -- queries -------------------------------------------------------------------
 
@@ -286,7 +309,7 @@ class SqlTaskRepository:
             row = conn.execute(stmt).first()
             return None if row is None else task_from_row(row)
 
-        return await self._run(run, write=False, inline=True, single=True)
+        return await self._read(run, inline=True, single=True)
 
     def _where(self, flt: TaskFilter) -> list[ColumnElement[bool]]:
         c = tasks.c
@@ -361,13 +384,12 @@ class SqlTaskRepository:
         # small as the transactions run inline (SQLite: skips the thread hop, ~0.2 ms).
         small = limit <= INLINE_PAGE and offset <= 0 and _one_walk(flt)
         # The page is its last statement's answer (a probe before it only picks a plan).
-        return await self._run(run, write=False, inline=small, single=True)
+        return await self._read(run, inline=small, single=True)
 
     async def count_tasks(self, flt: TaskFilter) -> int:
         stmt = select(func.count()).select_from(tasks).where(*self._where(flt),
                                                              *self._window(flt))
-        return await self._run(lambda conn: int(conn.execute(stmt).scalar_one()), write=False,
-                               single=True)
+        return await self._read(lambda conn: int(conn.execute(stmt).scalar_one()), single=True)
 
     async def deliveries(self, task_id: int) -> list[Delivery]:
         def run(conn: Connection) -> list[Delivery]:
@@ -380,7 +402,7 @@ class SqlTaskRepository:
                     history[a.delivery_id].append(attempt_from_row(a))
             return [delivery_from_row(r, history[r.id]) for r in rows]
 
-        return await self._run(run, write=False, inline=True)
+        return await self._read(run, inline=True)
 
     async def quota_used(self, scope: str, day: str) -> dict[QuotaKind, int]:
         stmt = select(quota_usage.c.kind, quota_usage.c.used).where(
@@ -389,7 +411,7 @@ class SqlTaskRepository:
         def run(conn: Connection) -> dict[QuotaKind, int]:
             return {QuotaKind(kind): used for kind, used in conn.execute(stmt)}
 
-        return await self._run(run, write=False)
+        return await self._read(run)
 
     async def block_rules(
         self, account_id: str | None, now: datetime, *, limit: int = 1000, offset: int = 0
@@ -399,16 +421,16 @@ class SqlTaskRepository:
         if account_id is not None:
             stmt = stmt.where(b.account_id == account_id)
         stmt = stmt.order_by(b.created_at.desc(), b.task_id.desc()).limit(limit).offset(offset)
-        return await self._run(
-            lambda conn: [block_rule_from_row(r) for r in conn.execute(stmt)], write=False)
+        return await self._read(
+            lambda conn: [block_rule_from_row(r) for r in conn.execute(stmt)])
 
     async def list_block_rules(
         self, flt: BlockRuleFilter, now: datetime, *, limit: int, offset: int = 0
     ) -> BlockRulePage:
-        return await self._run(
+        return await self._read(
             lambda conn: _listing.list_block_rules(conn, self._backend, flt, now, limit=limit,
                                                    offset=offset),
-            write=False, snapshot=True)
+            snapshot=True)
 
     # -- state changes -------------------------------------------------------------
 
