@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +25,10 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -350,6 +353,13 @@ class SqlTaskRepository:
 
         def run(conn: Connection) -> Page:
             window = self._window(flt)
+            if window and offset <= 0 and len(where) == 1 and limit < _PROBE_ROWS:
+                # Only a time window: most often a recent one, holding the account's
+                # newest tasks. Try the page among those first, without the planning
+                # probes (one statement instead of two on PostgreSQL).
+                page = _recent_window_page(conn, flt, limit, before_id)
+                if page is not None:
+                    return page
             key: ColumnElement[Any] = tasks.c.id
             walk = True
             if window:
@@ -586,6 +596,44 @@ def _walk_ids(conn: Connection, flt: TaskFilter, window: list[ColumnElement[bool
     many_older = flt.created_from is not None and at_least_probe(
         tasks.c.created_at < flt.created_from)
     return not many_older and not many_newer()
+
+
+def _recent_window_page(conn: Connection, flt: TaskFilter, limit: int,
+                        before_id: int | None) -> Page | None:
+    """The page of a filter that is only a time window when the account's
+    ``_PROBE_ROWS`` newest tasks (below the cursor) hold it, else None.
+
+    They are read newest first and stop at the page's ``limit + 1``-th task in the
+    window: if it is found, no older task can be in the page (ids order the page), so
+    this is the page, read by a walk of ``(account_id, id)`` bounded by ``_PROBE_ROWS``
+    rows whatever the window. Otherwise nothing is known, and the caller asks the
+    probes how to read the window (:func:`_walk_ids`).
+    """
+    stmt = _recent_window_statement(before_id is not None, flt.created_from is not None,
+                                    flt.created_to is not None)
+    rows = conn.execute(stmt, {"account_id": flt.account_id, "before_id": before_id,
+                               "recent": _PROBE_ROWS, "created_from": flt.created_from,
+                               "created_to": flt.created_to, "page": limit + 1}).all()
+    if len(rows) <= limit:
+        return None
+    items = tasks_from_rows(rows)
+    del items[limit:]
+    return Page(items=items, next_cursor=items[-1].id)
+
+
+@functools.cache
+def _recent_window_statement(cursor: bool, since: bool, until: bool) -> Select[Any]:
+    # Built once per shape: a subquery's 24 column proxies cost ~0.3 ms to build.
+    recent = select(tasks).where(tasks.c.account_id == bindparam("account_id"))
+    if cursor:
+        recent = recent.where(tasks.c.id < bindparam("before_id"))
+    newest = recent.order_by(tasks.c.id.desc()).limit(bindparam("recent")).subquery()
+    stmt = select(newest)
+    if since:
+        stmt = stmt.where(newest.c.created_at >= bindparam("created_from"))
+    if until:
+        stmt = stmt.where(newest.c.created_at < bindparam("created_to"))
+    return stmt.order_by(newest.c.id.desc()).limit(bindparam("page"))
 
 
 def _without_password(url: str) -> str:
