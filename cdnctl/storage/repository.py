@@ -353,6 +353,8 @@ class SqlTaskRepository:
 
         def run(conn: Connection) -> Page:
             window = self._window(flt)
+            if not window and offset <= 0 and _index_ordered(flt):
+                return _walk_page(conn, flt, limit, before_id)
             if window and offset <= 0 and len(where) == 1 and limit < _PROBE_ROWS:
                 # Only a time window: most often a recent one, holding the account's
                 # newest tasks. Try the page among those first, without the planning
@@ -596,6 +598,42 @@ def _walk_ids(conn: Connection, flt: TaskFilter, window: list[ColumnElement[bool
     many_older = flt.created_from is not None and at_least_probe(
         tasks.c.created_at < flt.created_from)
     return not many_older and not many_newer()
+
+
+def _walk_page(conn: Connection, flt: TaskFilter, limit: int, before_id: int | None) -> Page:
+    """The page of an :func:`_index_ordered` filter with no time window: one early
+    stopping walk of an index, newest first, by a statement built once per shape."""
+    value: dict[str, Any] = {
+        "job_id": flt.job_id,
+        "state": None if flt.states is None else flt.states[0].value,
+        "domain": None if flt.domains is None else flt.domains[0],
+        "site_id": None if flt.site_ids is None else flt.site_ids[0],
+    }
+    stmt = _walk_statement(before_id is not None,
+                           *(value[name] is not None for name in _WALK_CRITERIA))
+    rows = conn.execute(stmt, {**value, "account_id": flt.account_id, "before_id": before_id,
+                               "page": limit + 1}).all()
+    items = tasks_from_rows(rows)
+    more = len(items) > limit
+    del items[limit:]
+    return Page(items=items, next_cursor=items[-1].id if more and items else None)
+
+
+#: The criteria of an index-ordered page besides the account, in _walk_statement's order.
+_WALK_CRITERIA = ("job_id", "state", "domain", "site_id")
+
+
+@functools.cache
+def _walk_statement(cursor: bool, *criteria: bool) -> Select[Any]:
+    # Built once per shape (building one costs ~0.15 ms; SQLAlchemy then also reuses its
+    # cache key instead of computing it per execution).
+    stmt = select(tasks).where(tasks.c.account_id == bindparam("account_id"))
+    for name, present in zip(_WALK_CRITERIA, criteria, strict=True):
+        if present:
+            stmt = stmt.where(tasks.c[name] == bindparam(name))
+    if cursor:
+        stmt = stmt.where(tasks.c.id < bindparam("before_id"))
+    return stmt.order_by(tasks.c.id.desc()).limit(bindparam("page"))
 
 
 def _recent_window_page(conn: Connection, flt: TaskFilter, limit: int,
