@@ -353,8 +353,8 @@ class SqlTaskRepository:
 
         def run(conn: Connection) -> Page:
             window = self._window(flt)
-            if not window and offset <= 0 and _index_ordered(flt):
-                return _walk_page(conn, flt, limit, before_id)
+            if not window and _single_valued(flt):
+                return _simple_page(conn, flt, limit, before_id, offset)
             if window and offset <= 0 and len(where) == 1 and limit < _PROBE_ROWS:
                 # Only a time window: most often a recent one, holding the account's
                 # newest tasks. Try the page among those first, without the planning
@@ -600,40 +600,62 @@ def _walk_ids(conn: Connection, flt: TaskFilter, window: list[ColumnElement[bool
     return not many_older and not many_newer()
 
 
-def _walk_page(conn: Connection, flt: TaskFilter, limit: int, before_id: int | None) -> Page:
-    """The page of an :func:`_index_ordered` filter with no time window: one early
-    stopping walk of an index, newest first, by a statement built once per shape."""
+def _single_valued(flt: TaskFilter) -> bool:
+    """Is ``flt`` the account and at most one value of each of job, state, action, type,
+    domain and site (no ids, sources, targets or time window)?"""
+    if (flt.task_ids is not None or flt.sources is not None or flt.target_contains is not None
+            or flt.target_equals is not None or flt.created_from is not None
+            or flt.created_to is not None):
+        return False
+    return all(values is None or len(values) == 1
+               for values in (flt.states, flt.actions, flt.types, flt.domains, flt.site_ids))
+
+
+def _simple_page(conn: Connection, flt: TaskFilter, limit: int, before_id: int | None,
+                 offset: int) -> Page:
+    """The page of a :func:`_single_valued` filter, by a statement built once per shape:
+    one early-stopping walk of an index when it yields the tasks in id order
+    (:func:`_index_ordered`, no offset), else the deferred join (see ``list_tasks``)."""
     value: dict[str, Any] = {
         "job_id": flt.job_id,
         "state": None if flt.states is None else flt.states[0].value,
+        "action": None if flt.actions is None else flt.actions[0].value,
+        "type": None if flt.types is None else flt.types[0].value,
         "domain": None if flt.domains is None else flt.domains[0],
         "site_id": None if flt.site_ids is None else flt.site_ids[0],
     }
-    stmt = _walk_statement(before_id is not None,
-                           *(value[name] is not None for name in _WALK_CRITERIA))
+    walk = offset <= 0 and _index_ordered(flt)
+    stmt = _simple_statement(walk, before_id is not None, offset > 0,
+                             *(value[name] is not None for name in _SIMPLE_CRITERIA))
     rows = conn.execute(stmt, {**value, "account_id": flt.account_id, "before_id": before_id,
-                               "page": limit + 1}).all()
+                               "page": limit + 1, "offset": offset}).all()
     items = tasks_from_rows(rows)
     more = len(items) > limit
     del items[limit:]
     return Page(items=items, next_cursor=items[-1].id if more and items else None)
 
 
-#: The criteria of an index-ordered page besides the account, in _walk_statement's order.
-_WALK_CRITERIA = ("job_id", "state", "domain", "site_id")
+#: The criteria of a _single_valued filter besides the account, in _simple_statement's
+#: order.
+_SIMPLE_CRITERIA = ("job_id", "state", "action", "type", "domain", "site_id")
 
 
 @functools.cache
-def _walk_statement(cursor: bool, *criteria: bool) -> Select[Any]:
-    # Built once per shape (building one costs ~0.15 ms; SQLAlchemy then also reuses its
-    # cache key instead of computing it per execution).
-    stmt = select(tasks).where(tasks.c.account_id == bindparam("account_id"))
-    for name, present in zip(_WALK_CRITERIA, criteria, strict=True):
-        if present:
-            stmt = stmt.where(tasks.c[name] == bindparam(name))
+def _simple_statement(walk: bool, cursor: bool, skip: bool, *criteria: bool) -> Select[Any]:
+    # Built once per shape: building the page's statement cost ~0.15 ms (more with the
+    # deferred join's subquery), and SQLAlchemy then computed its cache key every time.
+    terms = [tasks.c.account_id == bindparam("account_id")]
+    terms += [tasks.c[name] == bindparam(name)
+              for name, present in zip(_SIMPLE_CRITERIA, criteria, strict=True) if present]
     if cursor:
-        stmt = stmt.where(tasks.c.id < bindparam("before_id"))
-    return stmt.order_by(tasks.c.id.desc()).limit(bindparam("page"))
+        terms.append(tasks.c.id < bindparam("before_id"))
+    if walk:
+        return (select(tasks).where(*terms).order_by(tasks.c.id.desc())
+                .limit(bindparam("page")))
+    ids = select(tasks.c.id).where(*terms).order_by(tasks.c.id.desc()).limit(bindparam("page"))
+    if skip:
+        ids = ids.offset(bindparam("offset"))
+    return select(tasks).where(tasks.c.id.in_(ids)).order_by(tasks.c.id.desc())
 
 
 def _recent_window_page(conn: Connection, flt: TaskFilter, limit: int,
