@@ -349,12 +349,14 @@ class SqlTaskRepository:
     async def list_tasks(
         self, flt: TaskFilter, *, limit: int, before_id: int | None = None, offset: int = 0
     ) -> Page:
-        where = self._where(flt)
+        simple = _single_valued(flt)
+        # Built per page only where no statement built once per shape serves it.
+        where = [] if simple else self._where(flt)
 
         def run(conn: Connection) -> Page:
-            window = self._window(flt)
-            if not window and _single_valued(flt):
+            if simple:
                 return _simple_page(conn, flt, limit, before_id, offset)
+            window = self._window(flt)
             if window and offset <= 0 and len(where) == 1 and limit < _PROBE_ROWS:
                 # Only a time window: most often a recent one, holding the account's
                 # newest tasks. Try the page among those first, without the planning
