@@ -357,10 +357,13 @@ class SqlTaskRepository:
             if simple:
                 return _simple_page(conn, flt, limit, before_id, offset)
             window = self._window(flt)
-            if window and offset <= 0 and len(where) == 1 and limit < _PROBE_ROWS:
+            if (window and offset <= 0 and len(where) == 1 and limit < _PROBE_ROWS
+                    and conn.dialect.name == "postgresql"):
                 # Only a time window: most often a recent one, holding the account's
                 # newest tasks. Try the page among those first, without the planning
-                # probes (one statement instead of two on PostgreSQL).
+                # probe: one statement and round trip instead of two. (Not on SQLite,
+                # where the probe costs no round trip; measured there, 'last 24 h' was
+                # no faster this way.)
                 page = _recent_window_page(conn, flt, limit, before_id)
                 if page is not None:
                     return page
