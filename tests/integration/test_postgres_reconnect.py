@@ -10,6 +10,7 @@ with ``pg_terminate_backend`` between two calls.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -37,6 +38,9 @@ def terminate_sessions(url: str) -> int:
             row = admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()
             assert row is not None
             assert row[0], f"session {pid} did not end"
+    # A backend leaves pg_stat_activity just before its process exits and its socket
+    # closes: give the close a moment to reach the client.
+    time.sleep(0.2)
     return len(pids)
 
 
