@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import select as io_select
 from types import TracebackType
 from typing import Any
 
@@ -22,13 +23,15 @@ from sqlalchemy import (
     Engine,
     Table,
     create_engine,
+    event,
     func,
     literal_column,
     select,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from cdnctl.storage.schema import task_id_seq, tasks
 
@@ -51,13 +54,64 @@ def normalize_url(url: str | URL) -> URL:
 
 
 def make_engine(url: URL, *, pool_size: int = 8, max_overflow: int = 4) -> Engine:
-    return create_engine(
+    """An engine on psycopg 3 whose pool hands out only live connections (as far as the
+    client can know) without a round trip per checkout: see :func:`check_connection`."""
+    engine = create_engine(
         normalize_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
         connect_args={"options": "-c timezone=UTC"},
     )
+    event.listen(engine, "checkout", check_connection)
+    return engine
+
+
+def check_connection(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+    """Pool ``checkout`` hook: replace a connection the server has closed.
+
+    SQLAlchemy's ``pool_pre_ping`` sends an empty statement on every checkout: a round
+    trip (0.1-0.6 ms) before each one-statement read. But a server that ends a session
+    (``pg_terminate_backend``, a restart, ``idle_session_timeout``) says so: it sends an
+    error and closes the socket. A pooled connection is idle, so nothing should be
+    waiting on its socket; only when something is (or psycopg already knows it is
+    broken) is the connection pinged, and when the ping fails it is discarded and the
+    pool opens a fresh one (raising ``DisconnectionError`` here is SQLAlchemy's
+    documented way to do that). A rare notice or parameter report on an idle session
+    costs one ping.
+
+    What no client can see without a round trip (a peer vanished without closing, or a
+    close racing the checkout) is left to the callers: reads retry once on a fresh
+    connection (``SqlTaskRepository._read``); writes fail, as they could after a ping.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection is closed")
+    if not _readable(dbapi_connection.fileno()):
+        return
+    try:
+        _ping(dbapi_connection)
+    except psycopg.Error as exc:
+        raise DisconnectionError(f"the server closed the connection: {exc}") from exc
+
+
+def _ping(dbapi_connection: Any) -> None:
+    # SQLAlchemy's own ping for psycopg (an empty statement, in autocommit).
+    was_autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute(";")
+    finally:
+        if not was_autocommit and not dbapi_connection.closed:
+            dbapi_connection.autocommit = False
+
+
+def _readable(fd: int) -> bool:
+    """Is input (or end of file, or an error) waiting on socket ``fd``? No waiting."""
+    if hasattr(io_select, "poll"):
+        poller = io_select.poll()
+        poller.register(fd, io_select.POLLIN | io_select.POLLPRI)
+        return bool(poller.poll(0))
+    ready, _, _ = io_select.select([fd], [], [], 0)  # Windows: no poll(), small fds
+    return bool(ready)
 
 
 def conninfo(url: str | URL) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +25,10 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -144,6 +147,29 @@ class SqlTaskRepository:
                   else self._statement if single else self.engine)
         return await loop.run_in_executor(self._executor, self._transaction, fn, write,
                                           engine)
+
+    async def _read(
+        self, fn: Callable[[Connection], _T], *, snapshot: bool = False, inline: bool = False,
+        single: bool = False,
+    ) -> _T:
+        """:meth:`_run` for ``fn`` that only reads (SELECT statements): run again, once,
+        on a fresh connection when the first one turns out to be dead.
+
+        PostgreSQL's pool does not ping each connection it hands out (see
+        ``_postgres.check_connection``): a session the server ended unnoticed by the
+        client (closed while checked out, or a peer gone without a word) fails on its
+        first statement, and SQLAlchemy then discards every pooled connection opened
+        before. Running a read again has no effect but its answer. Writes are never run
+        again this way: whether a failed COMMIT took effect is unknown.
+        """
+        try:
+            return await self._run(fn, write=False, snapshot=snapshot, inline=inline,
+                                   single=single)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await self._run(fn, write=False, snapshot=snapshot, inline=inline,
+                               single=single)
 
     async def run(self, fn: Callable[[Connection], _T], *, write: bool) -> _T:
         """Run ``fn`` in one transaction on this repository's engine, thread pool and
@@ -267,7 +293,7 @@ class SqlTaskRepository:
             ).first()
             return None if row is None else (job_from_row(row), _ingest.job_tasks(conn, job_id))
 
-        return await self._run(run, write=False)
+        return await self._read(run)
 
     async def list_jobs(
         self,
@@ -278,10 +304,10 @@ class SqlTaskRepository:
         order: JobOrder = JobOrder.CREATED_AT,
         descending: bool = True,
     ) -> JobPage:
-        return await self._run(
+        return await self._read(
             lambda conn: _listing.list_jobs(conn, flt, limit=limit, offset=offset, order=order,
                                             descending=descending),
-            write=False, snapshot=True)
+            snapshot=True)
 
     # -- queries -------------------------------------------------------------------
 
@@ -292,7 +318,7 @@ class SqlTaskRepository:
             row = conn.execute(stmt).first()
             return None if row is None else task_from_row(row)
 
-        return await self._run(run, write=False, inline=True, single=True)
+        return await self._read(run, inline=True, single=True)
 
     def _where(self, flt: TaskFilter) -> list[ColumnElement[bool]]:
         c = tasks.c
@@ -329,10 +355,24 @@ class SqlTaskRepository:
     async def list_tasks(
         self, flt: TaskFilter, *, limit: int, before_id: int | None = None, offset: int = 0
     ) -> Page:
-        where = self._where(flt)
+        simple = _single_valued(flt)
+        # Built per page only where no statement built once per shape serves it.
+        where = [] if simple else self._where(flt)
 
         def run(conn: Connection) -> Page:
+            if simple:
+                return _simple_page(conn, flt, limit, before_id, offset)
             window = self._window(flt)
+            if (window and offset <= 0 and len(where) == 1 and limit < _PROBE_ROWS
+                    and conn.dialect.name == "postgresql"):
+                # Only a time window: most often a recent one, holding the account's
+                # newest tasks. Try the page among those first, without the planning
+                # probe: one statement and round trip instead of two. (Not on SQLite,
+                # where the probe costs no round trip; measured there, 'last 24 h' was
+                # no faster this way.)
+                page = _recent_window_page(conn, flt, limit, before_id)
+                if page is not None:
+                    return page
             key: ColumnElement[Any] = tasks.c.id
             walk = True
             if window:
@@ -367,13 +407,12 @@ class SqlTaskRepository:
         # small as the transactions run inline (SQLite: skips the thread hop, ~0.2 ms).
         small = limit <= INLINE_PAGE and offset <= 0 and _one_walk(flt)
         # The page is its last statement's answer (a probe before it only picks a plan).
-        return await self._run(run, write=False, inline=small, single=True)
+        return await self._read(run, inline=small, single=True)
 
     async def count_tasks(self, flt: TaskFilter) -> int:
         stmt = select(func.count()).select_from(tasks).where(*self._where(flt),
                                                              *self._window(flt))
-        return await self._run(lambda conn: int(conn.execute(stmt).scalar_one()), write=False,
-                               single=True)
+        return await self._read(lambda conn: int(conn.execute(stmt).scalar_one()), single=True)
 
     async def deliveries(self, task_id: int) -> list[Delivery]:
         def run(conn: Connection) -> list[Delivery]:
@@ -386,7 +425,7 @@ class SqlTaskRepository:
                     history[a.delivery_id].append(attempt_from_row(a))
             return [delivery_from_row(r, history[r.id]) for r in rows]
 
-        return await self._run(run, write=False, inline=True)
+        return await self._read(run, inline=True)
 
     async def quota_used(self, scope: str, day: str) -> dict[QuotaKind, int]:
         stmt = select(quota_usage.c.kind, quota_usage.c.used).where(
@@ -395,7 +434,7 @@ class SqlTaskRepository:
         def run(conn: Connection) -> dict[QuotaKind, int]:
             return {QuotaKind(kind): used for kind, used in conn.execute(stmt)}
 
-        return await self._run(run, write=False)
+        return await self._read(run)
 
     async def block_rules(
         self, account_id: str | None, now: datetime, *, limit: int = 1000, offset: int = 0
@@ -405,16 +444,16 @@ class SqlTaskRepository:
         if account_id is not None:
             stmt = stmt.where(b.account_id == account_id)
         stmt = stmt.order_by(b.created_at.desc(), b.task_id.desc()).limit(limit).offset(offset)
-        return await self._run(
-            lambda conn: [block_rule_from_row(r) for r in conn.execute(stmt)], write=False)
+        return await self._read(
+            lambda conn: [block_rule_from_row(r) for r in conn.execute(stmt)])
 
     async def list_block_rules(
         self, flt: BlockRuleFilter, now: datetime, *, limit: int, offset: int = 0
     ) -> BlockRulePage:
-        return await self._run(
+        return await self._read(
             lambda conn: _listing.list_block_rules(conn, self._backend, flt, now, limit=limit,
                                                    offset=offset),
-            write=False, snapshot=True)
+            snapshot=True)
 
     # -- state changes -------------------------------------------------------------
 
@@ -570,6 +609,102 @@ def _walk_ids(conn: Connection, flt: TaskFilter, window: list[ColumnElement[bool
     many_older = flt.created_from is not None and at_least_probe(
         tasks.c.created_at < flt.created_from)
     return not many_older and not many_newer()
+
+
+def _single_valued(flt: TaskFilter) -> bool:
+    """Is ``flt`` the account and at most one value of each of job, state, action, type,
+    domain and site (no ids, sources, targets or time window)?"""
+    if (flt.task_ids is not None or flt.sources is not None or flt.target_contains is not None
+            or flt.target_equals is not None or flt.created_from is not None
+            or flt.created_to is not None):
+        return False
+    return all(values is None or len(values) == 1
+               for values in (flt.states, flt.actions, flt.types, flt.domains, flt.site_ids))
+
+
+def _simple_page(conn: Connection, flt: TaskFilter, limit: int, before_id: int | None,
+                 offset: int) -> Page:
+    """The page of a :func:`_single_valued` filter, by a statement built once per shape:
+    one early-stopping walk of an index when it yields the tasks in id order
+    (:func:`_index_ordered`, no offset), else the deferred join (see ``list_tasks``)."""
+    value: dict[str, Any] = {
+        "job_id": flt.job_id,
+        "state": None if flt.states is None else flt.states[0].value,
+        "action": None if flt.actions is None else flt.actions[0].value,
+        "type": None if flt.types is None else flt.types[0].value,
+        "domain": None if flt.domains is None else flt.domains[0],
+        "site_id": None if flt.site_ids is None else flt.site_ids[0],
+    }
+    walk = offset <= 0 and _index_ordered(flt)
+    stmt = _simple_statement(walk, before_id is not None, offset > 0,
+                             *(value[name] is not None for name in _SIMPLE_CRITERIA))
+    rows = conn.execute(stmt, {**value, "account_id": flt.account_id, "before_id": before_id,
+                               "page": limit + 1, "offset": offset}).all()
+    items = tasks_from_rows(rows)
+    more = len(items) > limit
+    del items[limit:]
+    return Page(items=items, next_cursor=items[-1].id if more and items else None)
+
+
+#: The criteria of a _single_valued filter besides the account, in _simple_statement's
+#: order.
+_SIMPLE_CRITERIA = ("job_id", "state", "action", "type", "domain", "site_id")
+
+
+@functools.cache
+def _simple_statement(walk: bool, cursor: bool, skip: bool, *criteria: bool) -> Select[Any]:
+    # Built once per shape: building the page's statement cost ~0.15 ms (more with the
+    # deferred join's subquery), and SQLAlchemy then computed its cache key every time.
+    terms = [tasks.c.account_id == bindparam("account_id")]
+    terms += [tasks.c[name] == bindparam(name)
+              for name, present in zip(_SIMPLE_CRITERIA, criteria, strict=True) if present]
+    if cursor:
+        terms.append(tasks.c.id < bindparam("before_id"))
+    if walk:
+        return (select(tasks).where(*terms).order_by(tasks.c.id.desc())
+                .limit(bindparam("page")))
+    ids = select(tasks.c.id).where(*terms).order_by(tasks.c.id.desc()).limit(bindparam("page"))
+    if skip:
+        ids = ids.offset(bindparam("offset"))
+    return select(tasks).where(tasks.c.id.in_(ids)).order_by(tasks.c.id.desc())
+
+
+def _recent_window_page(conn: Connection, flt: TaskFilter, limit: int,
+                        before_id: int | None) -> Page | None:
+    """The page of a filter that is only a time window when the account's
+    ``_PROBE_ROWS`` newest tasks (below the cursor) hold it, else None.
+
+    They are read newest first and stop at the page's ``limit + 1``-th task in the
+    window: if it is found, no older task can be in the page (ids order the page), so
+    this is the page, read by a walk of ``(account_id, id)`` bounded by ``_PROBE_ROWS``
+    rows whatever the window. Otherwise nothing is known, and the caller asks the
+    probes how to read the window (:func:`_walk_ids`).
+    """
+    stmt = _recent_window_statement(before_id is not None, flt.created_from is not None,
+                                    flt.created_to is not None)
+    rows = conn.execute(stmt, {"account_id": flt.account_id, "before_id": before_id,
+                               "recent": _PROBE_ROWS, "created_from": flt.created_from,
+                               "created_to": flt.created_to, "page": limit + 1}).all()
+    if len(rows) <= limit:
+        return None
+    items = tasks_from_rows(rows)
+    del items[limit:]
+    return Page(items=items, next_cursor=items[-1].id)
+
+
+@functools.cache
+def _recent_window_statement(cursor: bool, since: bool, until: bool) -> Select[Any]:
+    # Built once per shape: a subquery's 24 column proxies cost ~0.3 ms to build.
+    recent = select(tasks).where(tasks.c.account_id == bindparam("account_id"))
+    if cursor:
+        recent = recent.where(tasks.c.id < bindparam("before_id"))
+    newest = recent.order_by(tasks.c.id.desc()).limit(bindparam("recent")).subquery()
+    stmt = select(newest)
+    if since:
+        stmt = stmt.where(newest.c.created_at >= bindparam("created_from"))
+    if until:
+        stmt = stmt.where(newest.c.created_at < bindparam("created_to"))
+    return stmt.order_by(newest.c.id.desc()).limit(bindparam("page"))
 
 
 def _without_password(url: str) -> str:
