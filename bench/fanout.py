@@ -6,9 +6,16 @@ leased in that same transaction to the in-process worker), the worker (the real
 ``VarnishEdge`` adapter over kept-alive connections, the recording transaction that
 settles the task). The clock stops when the terminal state is committed.
 
-Baseline, measured in the same run against the same nodes: the raw limit, a minimal
-asyncio client sending the same PURGE over one kept-alive connection per node and waiting
-for every answer (no database, no HTTP library).
+Baselines, measured in the same run against the same nodes:
+
+* raw: the raw limit, a minimal asyncio client sending the same PURGE over one kept-alive
+  connection per node and waiting for every answer (no database, no HTTP library);
+* floor (SQLite): the durable floor (``bench._floor``), the raw client between the two
+  commits any system keeping cdnctl's promise must make, as hand-written ``sqlite3``
+  statements on cdnctl's schema: what is left of cdnctl's time above it is validation,
+  the HTTP client, the adapters, the worker and SQLAlchemy.
+
+Each fan-out's time is also split into stages (validate, commit, fan-out, record).
 
 Nodes: N = 1, 10, 100 minimal loopback HTTP servers (in a child process) answering as
 ``contrib/varnish/cdnctl.vcl`` does, and 2 real ``varnishd`` processes running that VCL
@@ -32,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import FinishProbe, pct, settings_for, summary
+from bench._floor import DurableFloor
 from bench._nodes import RawClient, start_nodes
 from cdnctl.app import build_runtime
 from cdnctl.core.model import Action, TargetType
@@ -46,8 +54,10 @@ STAGES = (("validate", "start", "commit"), ("commit", "commit", "committed"),
 
 
 async def measure(db_url: str, node_ports: list[int], rounds: int, warmup: int = 20,
-                  stages: dict[str, list[float]] | None = None
-                  ) -> tuple[list[float], list[float]]:
+                  stages: dict[str, list[float]] | None = None,
+                  floor: list[float] | None = None) -> tuple[list[float], list[float]]:
+    """cdnctl's and the raw client's times (ms), round by round; with ``floor`` (SQLite
+    only) also the durable floor's (``bench._floor``), against the same nodes."""
     nodes = [{"name": f"n{i}", "pool": "edge", "kind": "varnish",
               "url": f"http://127.0.0.1:{p}"} for i, p in enumerate(node_ports)]
     settings = settings_for(db_url, nodes,
@@ -61,6 +71,10 @@ async def measure(db_url: str, node_ports: list[int], rounds: int, warmup: int =
     assert account is not None
     raw = RawClient(node_ports)
     await raw.connect()
+    durable = None
+    if floor is not None and db_url.startswith("sqlite:///"):
+        durable = DurableFloor(Path(db_url.removeprefix("sqlite:///") + ".floor"), raw,
+                               [n["name"] for n in nodes])
     ours: list[float] = []
     base: list[float] = []
     try:
@@ -69,6 +83,11 @@ async def measure(db_url: str, node_ports: list[int], rounds: int, warmup: int =
             t0 = time.perf_counter()
             await raw.purge(path, HOST)
             raw_ms = (time.perf_counter() - t0) * 1000
+            if durable is not None:
+                t0 = time.perf_counter()
+                await durable.purge(f"/floor/{i}.png", HOST)
+                if i >= warmup and floor is not None:
+                    floor.append((time.perf_counter() - t0) * 1000)
 
             spec = rt.service.spec(account, Action.PURGE, TargetType.URL, f"http://{HOST}{path}")
             probe.marks.clear()
@@ -86,6 +105,8 @@ async def measure(db_url: str, node_ports: list[int], rounds: int, warmup: int =
                     for name, begin, end in STAGES:
                         stages.setdefault(name, []).append((m[end] - m[begin]) * 1000)
     finally:
+        if durable is not None:
+            durable.close()
         await raw.close()
         await rt.aclose()
     return ours, base
@@ -111,11 +132,15 @@ def real_varnish(count: int) -> Iterator[list[int]]:
 
 
 def report(label: str, ours: list[float], base: list[float],
-           stages: dict[str, list[float]]) -> dict[str, Any]:
+           stages: dict[str, list[float]], floor: list[float]) -> dict[str, Any]:
     ratio = pct(ours, 50) / pct(base, 50)
     print(f"{label:<28} cdnctl {summary(ours)}")
     print(f"{'':<28} raw    {summary(base)}")
-    print(f"{'':<28} ratio to raw (p50): {ratio:5.1f}x")
+    if floor:
+        print(f"{'':<28} floor  {summary(floor)}")
+    print(f"{'':<28} ratio to raw (p50): {ratio:5.1f}x" + (
+        f"   floor to raw: {pct(floor, 50) / pct(base, 50):4.1f}x   "
+        f"cdnctl to floor: {pct(ours, 50) / pct(floor, 50):4.1f}x" if floor else ""))
     print(f"{'':<28} stages (p50): " + "  ".join(
         f"{name} {pct(times, 50):.2f} ms" for name, times in stages.items()))
     return {"label": label, "p50": pct(ours, 50), "p99": pct(ours, 99),
@@ -141,16 +166,19 @@ def main() -> None:
         for n in (int(x) for x in args.sizes.split(",")):
             ports, proc = start_nodes(n)
             stages: dict[str, list[float]] = {}
+            floor: list[float] = []
             try:
-                ours, base = asyncio.run(measure(db(), ports, args.rounds, stages=stages))
+                ours, base = asyncio.run(measure(db(), ports, args.rounds, stages=stages,
+                                                 floor=floor))
             finally:
                 proc.terminate()
-            report(f"N={n} loopback nodes", ours, base, stages)
+            report(f"N={n} loopback nodes", ours, base, stages, floor)
         if not args.no_varnish:
-            stages = {}
+            stages, floor = {}, []
             with real_varnish(2) as ports:
-                ours, base = asyncio.run(measure(db(), ports, args.rounds, stages=stages))
-            report("N=2 real varnishd", ours, base, stages)
+                ours, base = asyncio.run(measure(db(), ports, args.rounds, stages=stages,
+                                                 floor=floor))
+            report("N=2 real varnishd", ours, base, stages, floor)
 
 
 if __name__ == "__main__":
