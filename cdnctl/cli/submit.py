@@ -9,7 +9,14 @@ from typing import Any, TypeVar
 import click
 
 from cdnctl.cli._client import is_tty
-from cdnctl.cli._output import client_options, echo_json, make_client, option, task_table
+from cdnctl.cli._output import (
+    client_options,
+    echo_json,
+    make_client,
+    option,
+    table,
+    task_table,
+)
 from cdnctl.cli._wait import (
     EXIT_TASK_FAILED,
     EXIT_WAIT_TIMEOUT,
@@ -31,14 +38,33 @@ def submit_options(f: F) -> F:
                metavar="SECONDS", help="Give up waiting after this long (exit 4).")(f)
     f = option("--idempotency-key", metavar="KEY",
                help="Retrying with the same key returns the first job instead of a new one.")(f)
+    f = option("--dry-run", is_flag=True,
+               help="Only show what would happen: the tasks, the nodes each would reach and "
+                    "the quota used; nothing is submitted.")(f)
     return client_options(f)
+
+
+def show_plan(plan: dict[str, Any]) -> None:
+    rows = [[t["type"], t["target"], ", ".join(t["nodes"]) or "-"] for t in plan["tasks"]]
+    click.echo("dry run: nothing was submitted\n")
+    click.echo(table(("type", "target", "nodes"), rows))
+    for q in plan["quota"]:
+        click.echo(f"\nquota {q['kind']}: {q['used']} of {q['limit']} used after it "
+                   f"({q['remaining']} left today)")
 
 
 def run_submit(ctx: click.Context, body: dict[str, Any], *, server: str, token: str | None,
                http_timeout: float, as_json: bool, wait: bool, wait_timeout: float,
-               idempotency_key: str | None) -> None:
+               idempotency_key: str | None, dry_run: bool) -> None:
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
     with make_client(server, token, http_timeout, as_json) as client:
+        if dry_run:
+            plan = client.post("/v1/tasks", {**body, "dry_run": True}, headers)
+            if as_json:
+                echo_json(plan)
+            else:
+                show_plan(plan)
+            return
         res = client.post("/v1/tasks", body, headers)
         if not wait:
             if as_json:
@@ -76,21 +102,34 @@ def run_submit(ctx: click.Context, body: dict[str, Any], *, server: str, token: 
         help="What the targets are: URLs, prefixes (directories), RE2 regexes (anchored to "
              "https?://host/), URLs ignoring the query, hosts, sites (all), or cache tags.")
 @option("--soft", is_flag=True, help="Invalidate (mark stale, revalidate) instead of delete.")
+@option("--yes", "-y", "confirmed", envvar="CDNCTL_PURGE_YES", is_flag=True,
+        help="Do not ask before purging everything (--type all).")
 @submit_options
 @click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
 @click.pass_context
 def purge(ctx: click.Context, /, targets: tuple[str, ...], target_type: str, soft: bool,
-          **common: Any) -> None:
+          confirmed: bool, **common: Any) -> None:
     """Purge cached content on every node serving the targets' domains.
+
+    A purge of everything (--type all) asks first, or needs --yes; --dry-run shows
+    which nodes it would reach.
 
     \b
     Examples:
       cdnctl purge https://www.example.com/index.html
       cdnctl purge --type prefix --wait https://img.example.com/thumbs/
       cdnctl purge --type tag --soft product-42
+      cdnctl purge --type all --dry-run example.com
     """
     body = {"action": "purge", "type": target_type, "targets": list(targets),
             "method": "invalidate" if soft else "delete"}
+    if target_type == "all" and not confirmed and not common["dry_run"]:
+        what = (f"Purge everything cached for {', '.join(targets)} on every node serving "
+                "it? The origin will take the full load of the refill.")
+        if not is_tty(sys.stdin):
+            raise click.UsageError("purging everything needs --yes (or --dry-run to see "
+                                   "which nodes it would reach)")
+        click.confirm(what, abort=True)
     run_submit(ctx, body, **common)
 
 

@@ -17,6 +17,7 @@ from cdnctl.core.errors import (
     InvalidDomainError,
     LimitExceededError,
     NotFoundError,
+    QuotaExceededError,
     RateLimitedError,
     UnsupportedError,
     ValidationError,
@@ -82,6 +83,14 @@ class Submission:
     quota_limits: Mapping[QuotaKind, int] | None = None  # default: account limits
     quota_tz: tzinfo = UTC  # the quota day is the calendar day in this time zone
     meta: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a submission would do (:meth:`ContentService.plan`)."""
+
+    tasks: list[NewTask]  # one per target; ``nodes``: the nodes it would reach
+    quota: list[QuotaStatus]  # the quotas it would charge, ``used`` as after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,13 +276,14 @@ class ContentService:
                 f"rate limit of {r:g} requests/s for {operation} exceeded", retry_after=wait)
 
     # -- submit ---------------------------------------------------------------
-    async def submit(self, sub: Submission) -> Submitted:
+    def _prepare(self, sub: Submission, now: datetime
+                 ) -> tuple[list[NewTask], list[QuotaCharge]]:
+        """A submission's tasks (with the nodes each reaches) and its quota charges."""
         if not sub.specs:
             raise ValidationError("no targets given", field="targets")
         if len(sub.specs) > self.limits.max_targets:
             raise LimitExceededError(
                 f"at most {self.limits.max_targets} targets per request, got {len(sub.specs)}")
-        now = self.clock.now()
         account = sub.account
         tasks = [self._new_task(account.id, spec, now) for spec in sub.specs]
         limits = sub.quota_limits or limits_for(account.quotas, self.quota_defaults)
@@ -287,6 +297,30 @@ class ContentService:
                                limit=limits.get(k, self.quota_defaults.get(k, 0)),
                                tz=sub.quota_tz)
                    for k, n in counts.items()]
+        return tasks, charges
+
+    async def plan(self, sub: Submission) -> Plan:
+        """A dry run of :meth:`submit`: the same validation and quota check, the tasks
+        it would create with the nodes each would reach; nothing is stored, charged or
+        sent. A quota the submission would pass raises QuotaExceededError, as then."""
+        now = self.clock.now()
+        tasks, charges = self._prepare(sub, now)
+        used: dict[QuotaKind, int] = {}
+        if charges:
+            used = await self.repo.quota_used(charges[0].scope, charges[0].day)
+        for c in charges:
+            if used.get(c.kind, 0) + c.amount > c.limit:
+                raise QuotaExceededError(kind=c.kind.value, limit=c.limit,
+                                         remaining=max(0, c.limit - used.get(c.kind, 0)),
+                                         resets_at=resets_at(now, c.tz))
+        return Plan(tasks=tasks, quota=[
+            QuotaStatus(kind=c.kind, limit=c.limit, used=used.get(c.kind, 0) + c.amount,
+                        resets_at=resets_at(now, c.tz)) for c in charges])
+
+    async def submit(self, sub: Submission) -> Submitted:
+        now = self.clock.now()
+        account = sub.account
+        tasks, charges = self._prepare(sub, now)
         job = NewJob(
             id=uuid.uuid4().hex, account_id=account.id, created_at=now,
             deadline=now + timedelta(seconds=self.limits.task_deadline_seconds),

@@ -215,3 +215,36 @@ def test_small_helpers() -> None:
     assert out[1].endswith("…")
     assert len(out[1]) < 100
     assert out[2].split() == ["-", "yes"]
+
+
+def test_dry_run_and_purge_all_needs_yes(runtime: Runtime) -> None:
+    plan = run("purge", "--dry-run", "https://www.example.com/a", "https://old.example.org/b")
+    assert plan.exit_code == 0, plan.output
+    assert "dry run: nothing was submitted" in plan.output
+    assert "https://www.example.com/a  edge-1, edge-2" in plan.output
+    assert "https://old.example.org/b  basic-1" in plan.output
+    assert "quota url: 2 of 10000 used after it (9998 left today)" in plan.output
+    as_json = json.loads(run("purge", "--dry-run", "--json", "--type", "all",
+                             "example.com").output)
+    assert as_json["dry_run"] is True
+    assert as_json["tasks"][0]["nodes"] == ["edge-1", "edge-2"]
+    refused = run("purge", "--type", "all", "example.com")  # no terminal to ask on
+    assert refused.exit_code == 2
+    assert "purging everything needs --yes" in refused.output
+    assert json.loads(run("tasks", "--json").output)["tasks"] == []  # nothing submitted
+    done = run("purge", "--type", "all", "--yes", "--json", "example.com")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["tasks"][0]["type"] == "all"
+
+
+def test_purge_all_asks_on_a_terminal(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(submit, "is_tty", lambda stream=None: True)
+    env = {"CDNCTL_TOKEN": TOKEN, "CDNCTL_SERVER": "http://cdnctl.test"}
+    args = ["purge", "--type", "all", "--json", "example.com"]
+    no = CliRunner().invoke(cli, args, env=env, input="n\n")
+    assert no.exit_code == 1
+    assert "Purge everything cached for example.com" in no.output
+    assert json.loads(run("tasks", "--json").output)["tasks"] == []
+    yes = CliRunner().invoke(cli, args, env=env, input="y\n")
+    assert yes.exit_code == 0, yes.output
+    assert len(json.loads(run("tasks", "--json").output)["tasks"]) == 1

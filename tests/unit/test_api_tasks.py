@@ -275,3 +275,43 @@ async def test_quota_counts_todays_submissions() -> None:
         "QuotaExceeded", "url", 3, 1, "2024-01-02T00:00:00Z")
     assert int(over.headers["retry-after"]) >= 1
     assert next(x for x in after if x["kind"] == "url")["used"] == 2  # nothing was charged
+
+
+async def test_a_dry_run_plans_and_does_nothing() -> None:
+    rt = build(parse(config(accounts=[
+        {"id": "1001", "name": "acme", "tokens": ["tok-acme"], "quotas": {"url": 3}},
+        {"id": "1002", "name": "other", "tokens": ["tok-other"]}])))
+    async with client(rt) as c:
+        plan = await c.post("/v1/tasks", headers=AUTH, json={
+            "action": "purge", "dry_run": True,
+            "targets": ["https://WWW.example.com/a", "https://old.example.org/b"]})
+        everything = await c.post("/v1/tasks", headers=AUTH, json={
+            "action": "purge", "type": "all", "dry_run": True, "targets": ["example.com"]})
+        bad = await c.post("/v1/tasks", headers=AUTH, json={
+            "action": "purge", "dry_run": True,
+            "targets": ["https://www.example.com/a", "https://nope.example.net/"]})
+        over = await c.post("/v1/tasks", headers=AUTH, json={
+            "action": "purge", "dry_run": True,
+            "targets": [f"https://www.example.com/{i}" for i in range(4)]})
+        await settle(rt)
+        listed = (await c.get("/v1/tasks", headers=AUTH)).json()["tasks"]
+        quota = (await c.get("/v1/quota", headers=AUTH)).json()["quotas"]
+    assert plan.status_code == 200, plan.text
+    body = plan.json()
+    assert body["dry_run"] is True
+    assert [(t["target"], t["raw_target"], t["site_id"], t["nodes"]) for t in body["tasks"]] == [
+        ("https://www.example.com/a", "https://WWW.example.com/a", 1, ["edge-1", "edge-2"]),
+        ("https://old.example.org/b", "https://old.example.org/b", 2, ["basic-1"])]
+    assert [(q["kind"], q["used"], q["remaining"]) for q in body["quota"]] == [("url", 2, 1)]
+    [all_task] = everything.json()["tasks"]
+    assert (all_task["type"], all_task["target"], all_task["nodes"]) == (
+        "all", "example.com", ["edge-1", "edge-2"])
+    # Refused as a submission would be, with the same errors.
+    assert (bad.status_code, bad.json()["error"], bad.json()["field"]) == (
+        400, "InvalidDomain", "targets[1]")
+    assert (over.status_code, over.json()["error"], over.json()["remaining"]) == (
+        429, "QuotaExceeded", 3)
+    # Nothing stored, charged or sent.
+    assert listed == []
+    assert next(q for q in quota if q["kind"] == "url")["used"] == 0
+    assert all(not edge.ops for edge in rt.edges.values())

@@ -47,7 +47,9 @@ class Op:
     auth: bool = True
     description: str = ""
     media_type: str = "application/json"
-    also: tuple[tuple[int, str], ...] = ()  # other success statuses with the same body
+    # Other success statuses: (status, description) with the same body, or (status,
+    # description, models) with one of those bodies.
+    also: tuple[tuple[int, str] | tuple[int, str, tuple[type[BaseModel], ...]], ...] = ()
 
 
 def _enum(e: type[Any]) -> dict[str, Any]:
@@ -67,6 +69,8 @@ LIST_PARAMS = (
     Param("type", "query", _many(TargetType), "repeatable or comma-separated"),
     Param("domain", "query", {"type": "array", "items": {"type": "string"}},
           "repeatable or comma-separated"),
+    Param("site", "query", {"type": "array", "items": {"type": "integer"}},
+          "site ids, repeatable or comma-separated"),
     Param("target", "query", {"type": "string"}, "substring of the target"),
     Param("job_id", "query", {"type": "string"}, "tasks of one job"),
     Param("created_after", "query", {"type": "string", "format": "date-time"},
@@ -83,9 +87,13 @@ OPERATIONS: tuple[Op, ...] = (
        (Param("Idempotency-Key", "header", {"type": "string", "maxLength": 255},
               "same as the idempotency_key field"),),
        (400, 401, 409, 413, 415, 422, 429),
-       also=((200, "An idempotent replay: the job stored under that key"),),
+       also=((200, "An idempotent replay (the job stored under that key), or with "
+                   "dry_run a PlanOut", (s.SubmitResponse, s.PlanOut)),),
        description="Creates one job with one task per target. 202 when created; 200 when "
-                   "an idempotent replay returned the stored job. Each target is validated "
+                   "an idempotent replay returned the stored job, or for a dry run "
+                   "(dry_run: true), which answers what it would do and does nothing: the "
+                   "tasks, the nodes each would reach, the quota it would use. Each target "
+                   "is validated "
                    "(absolute http(s) URL, a domain the account owns, a linear-time regex, "
                    "a node pool able to do it); an error names the target index."),
     Op("GET", "/v1/tasks", "List tasks, newest first", "tasks", s.TaskList, params=LIST_PARAMS,
@@ -99,8 +107,13 @@ OPERATIONS: tuple[Op, ...] = (
        params=(Param("job_id", "path", {"type": "string"}, "the job id", True),),
        errors=(400, 401, 404, 429)),
     Op("GET", "/v1/quota", "Today's quotas per kind", "account", s.QuotaList),
-    Op("GET", "/v1/blocks", "Active block rules", "account", s.BlockList,
-       params=(LIMIT, Param("offset", "query", {"type": "integer", "minimum": 0}, "skip"))),
+    Op("GET", "/v1/blocks", "Active block rules, newest first", "account", s.BlockList,
+       params=(Param("url", "query", {"type": "string"}, "substring of the URL"),
+               Param("created_after", "query", {"type": "string", "format": "date-time"},
+                     "ISO-8601, inclusive"),
+               Param("created_before", "query", {"type": "string", "format": "date-time"},
+                     "ISO-8601, exclusive"),
+               LIMIT, Param("offset", "query", {"type": "integer", "minimum": 0}, "skip"))),
     Op("GET", "/v1/sites", "The caller's sites", "catalog", s.SiteList, errors=(400, 401)),
     Op("GET", "/v1/domains", "The caller's domains", "catalog", s.DomainList, errors=(400, 401)),
     Op("GET", "/v1/nodes", "Nodes serving the caller's sites, with live health", "catalog",
@@ -133,8 +146,11 @@ def _responses(op: Op) -> dict[str, Any]:
     else:
         ok["content"] = {op.media_type: {"schema": {"type": "string"}}}
     out: dict[str, Any] = {str(op.status): ok}
-    for status, text in op.also:
+    for status, text, *models in op.also:
         out[str(status)] = {**ok, "description": text}
+        if models:
+            out[str(status)]["content"] = {op.media_type: {"schema": {"oneOf": [
+                {"$ref": REF.format(model=m.__name__)} for m in models[0]]}}}
     if op.path == "/healthz":
         out["503"] = {"description": "The database does not answer",
                       "content": {"application/json": {"schema": {"$ref": REF.format(

@@ -36,6 +36,7 @@ from cdnctl.core.model import (
     TaskState,
 )
 from cdnctl.core.quotas import QuotaStatus
+from cdnctl.core.service import Plan
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 _FORBIDDEN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
@@ -70,6 +71,10 @@ class SubmitRequest(_Model):
         None, min_length=1, max_length=255,
         description="a replay with the same key returns the stored job (200) instead of "
                     "creating a new one; also accepted as the Idempotency-Key header")
+    dry_run: bool = Field(
+        False, description="validate and plan only (200, a PlanOut): the tasks it would "
+                           "create and the nodes each would reach, the quota it would use; "
+                           "nothing is stored, charged or sent; errors as for a submission")
 
     @field_validator("headers")
     @classmethod
@@ -181,6 +186,27 @@ class QuotaList(_Model):
     quotas: list[QuotaOut]
 
 
+class PlannedTaskOut(_Model):
+    """A task a submission would create (a dry run), and where it would go."""
+
+    action: Action
+    type: TargetType
+    target: str = Field(description="the canonical target the nodes would act on")
+    raw_target: str
+    domain: str | None
+    site_id: int | None
+    method: Method
+    nodes: list[str] = Field(description="the nodes it would be delivered to")
+
+
+class PlanOut(_Model):
+    """What a submission would do: nothing was stored, charged or sent."""
+
+    dry_run: bool = True
+    tasks: list[PlannedTaskOut]
+    quota: list[QuotaOut] = Field(description="the quotas it would charge, as after it")
+
+
 class SiteOut(_Model):
     id: int
     name: str
@@ -272,6 +298,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     SubmitRequest, SubmitResponse, TaskOut, TaskDetailOut, DeliveryOut, AttemptOut, TaskCounts,
     JobOut, TaskList, QuotaOut, QuotaList, SiteOut, SiteList, DomainOut, DomainList, NodeOut,
     NodeList, HealthOut, BlockOut, BlockList, Healthz, CheckOut, ErrorOut, FieldError,
+    PlanOut, PlannedTaskOut,
 )
 
 
@@ -310,6 +337,13 @@ def job_out(job: Job, tasks: list[Task]) -> JobOut:
     return JobOut(job_id=job.id, created_at=job.created_at, source=job.source,
                   request_id=job.request_id, idempotency_key=job.idempotency_key,
                   task_count=job.task_count, tasks=[task_out(t) for t in tasks])
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    return PlanOut(tasks=[PlannedTaskOut(
+        action=t.action, type=t.type, target=t.target, raw_target=t.raw_target,
+        domain=t.domain, site_id=t.site_id, method=Method(t.method), nodes=list(t.nodes))
+        for t in plan.tasks], quota=[quota_out(q) for q in plan.quota])
 
 
 def quota_out(q: QuotaStatus) -> QuotaOut:

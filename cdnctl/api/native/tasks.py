@@ -23,6 +23,7 @@ from cdnctl.api.native.schemas import (
     block_out,
     detail_out,
     job_json,
+    plan_out,
     quota_out,
     submit_response_json,
     task_list_json,
@@ -200,9 +201,11 @@ async def submit(request: Request) -> Response:
                   for j, e in bad[:MAX_REPORTED]]
         return domain_error(first, request, prefix=f"targets[{i}]: ", field=f"targets[{i}]",
                             index=i, errors=errors if len(bad) > 1 else None)
-    done = await rt.service.submit(Submission(
-        account=account, specs=specs, source="native", request_id=request_id_of(request),
-        idempotency_key=key))
+    sub = Submission(account=account, specs=specs, source="native",
+                     request_id=request_id_of(request), idempotency_key=key)
+    if body.dry_run:
+        return ok(plan_out(await rt.service.plan(sub)))
+    done = await rt.service.submit(sub)
     out = submit_response_json(done.job.id, done.created, done.tasks)
     return ok(out, 202 if done.created else 200, {"Location": f"/v1/jobs/{done.job.id}"})
 

@@ -116,9 +116,18 @@ $("purge").addEventListener("submit", async (ev) => {
   const targets = $("targets").value.split("\\n").map((s) => s.trim()).filter(Boolean);
   const body = {action: "purge", type: $("type").value, targets: targets,
                 method: $("soft").checked ? "invalidate" : "delete"};
+  const json = {"Content-Type": "application/json"};
   try {
-    const r = await api("/v1/tasks", {method: "POST", body: JSON.stringify(body),
-                                      headers: {"Content-Type": "application/json"}});
+    if (body.type === "all") {  // everything: show where it goes (a dry run), then ask
+      const dry = JSON.stringify(Object.assign({dry_run: true}, body));
+      const plan = await api("/v1/tasks", {method: "POST", headers: json, body: dry});
+      const where = plan.tasks.map((t) => t.target + " on " + (t.nodes.join(", ") || "no node"));
+      if (!confirm("Purge everything cached for:\\n" + where.join("\\n") +
+                   "\\n\\nThe origin will take the full load of the refill.")) {
+        $("msg").className = ""; $("msg").textContent = "not submitted"; return;
+      }
+    }
+    const r = await api("/v1/tasks", {method: "POST", body: JSON.stringify(body), headers: json});
     $("msg").className = "";
     $("msg").textContent = "job " + r.job_id + ": " + r.tasks.length + " task(s)";
     if (r.tasks.length) selected = r.tasks[0].id;
