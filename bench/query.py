@@ -16,7 +16,8 @@ the API, the repository and rendering add on top of the database.
 With ``--reuse`` a database that already holds the benchmark account's ``--tasks`` tasks
 (from an earlier run against the same ``--db``, a file or a PostgreSQL database) is
 queried as it is instead of being seeded again; a seeded SQLite file named by
-``--db sqlite:///...`` is kept.
+``--db sqlite:///...`` is kept. A PostgreSQL database that does not exist is created;
+seeding refuses a database that already holds tasks.
 """
 
 from __future__ import annotations
@@ -96,6 +97,38 @@ async def seed(db_url: str, total: int) -> tuple[str, str]:
             conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
     return account.id, sample_job
+
+
+def ensure_database(db_url: str) -> None:
+    """Create the PostgreSQL database ``db_url`` names if it does not exist yet."""
+    if not db_url.startswith("postgresql"):
+        return
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    admin = url.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False),
+                         autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                        (url.database,)).fetchone() is None:
+            print(f"  creating database {url.database}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(url.database)))
+
+
+def stored_tasks(db_url: str) -> int:
+    """How many tasks the database holds (0 before its tables exist)."""
+    from sqlalchemy import inspect, text
+
+    engine = storage.create_engine(db_url)
+    try:
+        if "tasks" not in inspect(engine).get_table_names():
+            return 0
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM tasks")).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def seeded(db_url: str, total: int) -> tuple[str, str] | None:
@@ -233,8 +266,14 @@ def main() -> None:
         db_url = f"sqlite:///{tmp}/query.db" if args.db == "sqlite" else args.db
         print(f"query benchmark: {args.tasks:,} tasks, {args.rounds} requests per query, "
               f"database {db_url.split('@')[-1]}, {os.cpu_count()} CPUs")
+        ensure_database(db_url)
         found = seeded(db_url, args.tasks) if args.reuse else None
         if found is None:
+            if (held := stored_tasks(db_url)) > 0:
+                raise SystemExit(
+                    f"the database already holds {held:,} tasks: seeding would add to them. "
+                    "Pass --reuse to query a database seeded with --tasks tasks, or point "
+                    "--db at an empty or new one.")
             account, job = asyncio.run(seed(db_url, args.tasks))
         else:
             account, job = found
