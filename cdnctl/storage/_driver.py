@@ -73,7 +73,7 @@ def time_binder(conn: Connection) -> Callable[[datetime | None], Any]:
 @functools.cache
 def _processors(dialect: Any,
                 columns: tuple[Any, ...]) -> tuple[Callable[[Any], Any] | None, ...]:
-    return tuple(c.type._cached_result_processor(dialect, None) for c in columns)
+    return tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
 
 
 def converter(conn: Connection,
