@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from cdnctl.core.errors import QuotaExceededError
 from cdnctl.core.model import QuotaKind
+from cdnctl.core.ports import QuotaCharge
 
 #: Defaults per account and (UTC) day. They follow Alibaba CDN's published
 #: numbers (the strictest of the four vendors); every account may override them.
@@ -37,6 +39,15 @@ def resets_at(now: datetime, tz: tzinfo = UTC) -> datetime:
     """When the quota day of ``now`` ends: the next midnight in ``tz``, as UTC."""
     tomorrow = now.astimezone(tz).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(), tzinfo=tz).astimezone(UTC)
+
+
+def exceeded(charge: QuotaCharge, used: int) -> QuotaExceededError:
+    """The refusal of ``charge`` when ``used`` of its quota is already taken today."""
+    day = date.fromisoformat(charge.day)
+    return QuotaExceededError(
+        kind=charge.kind.value, limit=charge.limit, remaining=max(0, charge.limit - used),
+        resets_at=datetime.combine(day + timedelta(days=1), time(),
+                                   tzinfo=charge.tz).astimezone(UTC))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,6 @@ from cdnctl.core.errors import (
     InvalidDomainError,
     LimitExceededError,
     NotFoundError,
-    QuotaExceededError,
     RateLimitedError,
     UnsupportedError,
     ValidationError,
@@ -57,7 +56,14 @@ from cdnctl.core.ports import (
     TaskRepository,
     WakeUp,
 )
-from cdnctl.core.quotas import DEFAULT_DAILY, QuotaStatus, day_of, limits_for, resets_at
+from cdnctl.core.quotas import (
+    DEFAULT_DAILY,
+    QuotaStatus,
+    day_of,
+    exceeded,
+    limits_for,
+    resets_at,
+)
 from cdnctl.core.targets import parse_value
 
 URL_ONLY = frozenset({TargetType.URL})
@@ -310,9 +316,7 @@ class ContentService:
             used = await self.repo.quota_used(charges[0].scope, charges[0].day)
         for c in charges:
             if used.get(c.kind, 0) + c.amount > c.limit:
-                raise QuotaExceededError(kind=c.kind.value, limit=c.limit,
-                                         remaining=max(0, c.limit - used.get(c.kind, 0)),
-                                         resets_at=resets_at(now, c.tz))
+                raise exceeded(c, used.get(c.kind, 0))
         return Plan(tasks=tasks, quota=[
             QuotaStatus(kind=c.kind, limit=c.limit, used=used.get(c.kind, 0) + c.amount,
                         resets_at=resets_at(now, c.tz)) for c in charges])

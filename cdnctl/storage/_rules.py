@@ -10,12 +10,12 @@ No I/O and no SQLAlchemy here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 
 from cdnctl.core import states
-from cdnctl.core.errors import QuotaExceededError
 from cdnctl.core.model import Action, DeliveryState, Method, Task, TaskState, WorkItem
-from cdnctl.core.ports import AttemptRecord, NewJob, NewTask, QuotaCharge
+from cdnctl.core.ports import AttemptRecord, NewJob, NewTask
+from cdnctl.core.quotas import exceeded
 
 #: Longest attempt detail kept (the rest of a node's answer is dropped).
 MAX_DETAIL = 512
@@ -88,15 +88,7 @@ def failure_description(node: str, description: str | None, code: str | None, n:
 TIMEOUT_DESCRIPTION = "the deadline passed before every delivery finished"
 
 
-def quota_exceeded(charge: QuotaCharge, used: int) -> QuotaExceededError:
-    day = date.fromisoformat(charge.day)
-    return QuotaExceededError(
-        kind=charge.kind.value,
-        limit=charge.limit,
-        remaining=max(0, charge.limit - used),
-        resets_at=datetime.combine(day + timedelta(days=1), time(),
-                                   tzinfo=charge.tz).astimezone(UTC),
-    )
+quota_exceeded = exceeded  # the refusal of a charge (see core.quotas)
 
 
 def block_changes(created: Iterable[tuple[int, NewTask]]) -> dict[str, tuple[int, NewTask] | None]:
