@@ -24,7 +24,6 @@ from cdnctl.core.errors import (
 from cdnctl.core.model import (
     Account,
     Action,
-    BlockRule,
     Capability,
     Delivery,
     Job,
@@ -412,16 +411,10 @@ class ContentService:
             self.metrics.task_finished(task.state)
         return task
 
-    async def blocks(self, account: Account, *, limit: int = 1000,
-                     offset: int = 0) -> list[BlockRule]:
-        """The account's active (unexpired) block rules, newest first."""
-        return await self.repo.block_rules(account.id, self.clock.now(), limit=limit,
-                                           offset=offset)
-
     async def block_rules(self, flt: BlockRuleFilter, *, limit: int,
                           offset: int = 0) -> BlockRulePage:
         """Active block rules matching ``flt`` (URL, creation window), newest first, and
-        how many match in all: the filtered, counted form of :meth:`blocks`."""
+        how many match in all."""
         return await self.repo.list_block_rules(flt, self.clock.now(), limit=limit,
                                                 offset=offset)
 
